@@ -1,0 +1,34 @@
+"""Refuse oversized request bodies with 413 before anything reads them."""
+
+from django.conf import settings
+from django.http import JsonResponse
+
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MULTIPART_OVERHEAD = 1024 * 1024  # room for the other form fields and part headers
+
+
+class BodySizeLimitMiddleware:
+    """Non-file bodies over DATA_UPLOAD_MAX_MEMORY_SIZE and uploads over MAX_UPLOAD_BYTES get 413."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in BODY_METHODS:
+            raw = request.META.get("CONTENT_LENGTH") or "0"
+            try:
+                length = int(raw)
+            except ValueError:
+                return JsonResponse({"detail": f"Invalid Content-Length header: {raw!r}."}, status=400)
+            content_type = request.META.get("CONTENT_TYPE", "")
+            if content_type.startswith("multipart/form-data"):
+                limit = settings.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
+                what = "upload"
+            else:
+                limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+                what = "request body"
+            if length > limit:
+                return JsonResponse(
+                    {"detail": f"The {what} is {length} bytes; the limit is {limit} bytes."}, status=413
+                )
+        return self.get_response(request)

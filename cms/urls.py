@@ -1,0 +1,34 @@
+"""URL map: the admin, the REST API (+ schema and offline docs), the player and the built-in processor."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from media_lifecycle import player
+from media_lifecycle.processor.views import BuiltinProcessorView
+
+admin.site.site_header = "MediaHooks"
+admin.site.site_title = "MediaHooks admin"
+admin.site.index_title = "Videos, playlists, livestreams and their webhooks"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("api/", include("media_lifecycle.api.urls")),
+    path("api/", include("webhooks_app.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("player/<str:video_id>/", player.player, name="player"),
+    path("player/<str:video_id>/embed/", player.player_embed, name="player-embed"),
+    path("processor/jobs/", BuiltinProcessorView.as_view(), name="builtin-processor"),
+]
+
+if settings.STORAGE == "filesystem":
+    # Local media (uploads, renditions, thumbnails) for players and the built-in processor. In production,
+    # put a web server or a CDN in front of MEDIA_ROOT, or use STORAGE=s3.
+    urlpatterns.append(
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}, name="media")
+    )

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class MediaLifecycleConfig(AppConfig):
+    name = "media_lifecycle"
+    verbose_name = "Media"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from media_lifecycle import catalog, lifecycle, processing  # noqa: F401  (processing registers channels)
+
+        catalog.register_events()
+        lifecycle.connect()

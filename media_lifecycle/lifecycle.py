@@ -1,0 +1,312 @@
+"""Lifecycle hooks (afterCreate / afterUpdate / afterDelete): receivers note what happened to each object,
+a unit of work merges the notes per object, and the flush records the events inside the same transaction.
+
+Outside a unit of work (the shell, a management command) every note is flushed at once, in the transaction
+of the save that caused it, so plain ORM code fires correct events too.
+"""
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+
+from media_lifecycle import snapshots
+from media_lifecycle.models import Livestream, Playlist, PlaylistItem, Tag, Video
+from webhooks_app import events
+
+CREATED, UPDATED, DELETED = "created", "updated", "deleted"
+
+# Extra events an update implies, by changed model field and new value.
+DERIVED_EVENTS = {
+    Video: {
+        "status": {"processing": "video.processing", "ready": "video.ready", "failed": "video.failed"},
+        "published": {True: "video.published", False: "video.unpublished"},
+        "archived": {True: "video.archived", False: "video.unarchived"},
+    },
+    Livestream: {"status": {"live": "livestream.started", "ended": "livestream.ended"}},
+}
+
+
+@dataclass
+class Change:
+    """Everything that happened to one object in one unit of work, merged."""
+
+    kind: str
+    instance: object
+    model_changes: dict = field(default_factory=dict)  # attname -> value before the first change
+    extra_previous: dict = field(default_factory=dict)  # api field -> previous value (tags, videos)
+    snapshot: dict | None = None  # for deletes: the last state, taken before the row went
+    revision_bumped: bool = False
+    transitions: list = field(default_factory=list)  # (attname, new value) of each status-like change, in order
+
+
+class UnitOfWork:
+    def __init__(self):
+        self.changes: dict[tuple, Change] = {}
+
+    def note(self, key: tuple, change: Change) -> None:
+        existing = self.changes.get(key)
+        if existing is None:
+            self.changes[key] = change
+            return
+        if change.kind == DELETED:
+            if existing.kind == CREATED:
+                del self.changes[key]  # created and deleted in one unit: nothing happened
+            else:
+                self.changes[key] = change
+            return
+        existing.instance = change.instance
+        existing.revision_bumped = existing.revision_bumped or change.revision_bumped
+        existing.transitions.extend(change.transitions)
+        if existing.kind == UPDATED:
+            for name, before in change.model_changes.items():
+                existing.model_changes.setdefault(name, before)
+            for name, before in change.extra_previous.items():
+                existing.extra_previous.setdefault(name, before)
+
+    def flush(self) -> None:
+        """Record the merged events; then start processing for videos whose source appeared or changed."""
+        from media_lifecycle import processing
+
+        while self.changes:  # flushing may note more changes (processing saves the video)
+            pending, self.changes = self.changes, {}
+            for change in pending.values():
+                _record(change)
+            for change in pending.values():
+                if isinstance(change.instance, Video) and change.kind != DELETED:
+                    processing.after_video_change(change.instance, created=change.kind == CREATED,
+                                                  changed=set(change.model_changes))
+
+
+_current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar("lifecycle_unit", default=None)
+
+
+@contextmanager
+def unit_of_work():
+    """Collect lifecycle notes and flush them when the block ends without error (joins an open unit)."""
+    if _current.get() is not None:
+        yield _current.get()
+        return
+    unit = UnitOfWork()
+    token = _current.set(unit)
+    try:
+        with transaction.atomic():
+            yield unit
+            unit.flush()
+    finally:
+        _current.reset(token)
+
+
+def _note(instance, change: Change) -> None:
+    key = (type(instance).__name__, instance.pk)
+    unit = _current.get()
+    if unit is not None:
+        unit.note(key, change)
+        return
+    with unit_of_work() as fresh:
+        fresh.note(key, change)
+
+
+def _pending(instance) -> Change | None:
+    unit = _current.get()
+    return unit.changes.get((type(instance).__name__, instance.pk)) if unit else None
+
+
+def _record(change: Change) -> None:
+    instance = change.instance
+    spec = snapshots.spec_for(type(instance))
+    if change.kind == DELETED:
+        data = change.snapshot
+        events.record(f"{spec.name}.deleted", data, tags=data.get("tags", []), object_type=spec.name,
+                      object_id=str(data["id"]))
+        return
+    current = snapshots.fresh(instance)
+    if current is None:  # deleted later in this transaction by code that skipped the signals
+        return
+    data = spec.snapshot(current)
+    if change.kind == CREATED:
+        events.record(f"{spec.name}.created", data, tags=data.get("tags", []), object_type=spec.name,
+                      object_id=str(current.pk))
+        return
+    previous = spec.previous(current, change.model_changes)
+    previous.update(change.extra_previous)
+    previous = {name: value for name, value in previous.items() if value != data.get(name)}
+    if not previous:
+        return  # changed and changed back within the unit
+    payload = {**data, "changes": list(previous), "previous": previous}
+    types = [f"{spec.name}.updated"]
+    outcomes = DERIVED_EVENTS.get(type(current), {})
+    for attname, value in change.transitions:  # uploaded → processing → ready in one unit fires both
+        derived = outcomes.get(attname, {}).get(value)
+        if derived and derived != types[-1]:
+            types.append(derived)
+    for event_type in types:
+        events.record(event_type, payload, tags=data.get("tags", []), object_type=spec.name,
+                      object_id=str(current.pk))
+
+
+# --- receivers: thin, they only say what happened --------------------------------------------------
+
+
+def media_saved(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    if created:
+        _note(instance, Change(CREATED, instance, revision_bumped=True))
+    elif getattr(instance, "_changes", None):
+        changes = instance._changes
+        transitions = [(name, getattr(instance, name)) for name in DERIVED_EVENTS.get(type(instance), {})
+                       if name in changes]
+        _note(instance, Change(UPDATED, instance, model_changes=dict(changes), revision_bumped=True,
+                               transitions=transitions))
+
+
+def media_deleting(sender, instance, **kwargs):
+    instance._last_snapshot = snapshots.spec_for(type(instance)).snapshot(instance)
+
+
+def media_deleted(sender, instance, **kwargs):
+    snapshot = getattr(instance, "_last_snapshot", None)
+    if snapshot is not None:
+        _note(instance, Change(DELETED, instance, snapshot=snapshot))
+
+
+def related_changed(instance, api_field: str, before) -> None:
+    """Tags or playlist membership changed: an update with `api_field` in changes, one revision per unit."""
+    pending = _pending(instance)
+    if pending is not None and pending.kind == DELETED:
+        return
+    bumped = pending is not None and pending.revision_bumped
+    if not bumped:
+        instance.bump_revision()
+    _note(instance, Change(UPDATED, instance, extra_previous={api_field: before}, revision_bumped=True))
+
+
+REVERSE_ACCESSORS = {Video: "videos", Playlist: "playlists", Livestream: "livestreams"}
+
+
+def tags_changing(sender, instance, action, reverse, model, pk_set, **kwargs):
+    if reverse:  # tag.videos.add(...): every affected object changes
+        if action.startswith("pre_"):
+            owners = (model._base_manager.filter(pk__in=pk_set) if pk_set is not None
+                      else getattr(instance, REVERSE_ACCESSORS[model]).all())
+            instance._owners_before = [(owner, snapshots.tag_names(owner)) for owner in owners]
+        elif action.startswith("post_"):
+            for owner, before in getattr(instance, "_owners_before", []):
+                if snapshots.tag_names(owner) != before:
+                    related_changed(owner, "tags", before)
+        return
+    if action.startswith("pre_"):
+        instance._tags_before = snapshots.tag_names(instance)
+    elif action.startswith("post_"):
+        before = getattr(instance, "_tags_before", None)
+        if before is not None and snapshots.tag_names(instance) != before:
+            related_changed(instance, "tags", before)
+
+
+def tag_deleting(sender, instance, **kwargs):
+    """Deleting a tag removes it from media without m2m signals: note those updates ourselves."""
+    for owner in [*instance.videos.all(), *instance.playlists.all(), *instance.livestreams.all()]:
+        related_changed(owner, "tags", snapshots.tag_names(owner))
+
+
+def item_changing(sender, instance, raw=False, **kwargs):
+    if not raw:
+        instance._videos_before = _member_ids(instance.playlist_id)
+
+
+def item_changed(sender, instance, raw=False, **kwargs):
+    before = getattr(instance, "_videos_before", None)
+    if raw or before is None:
+        return
+    playlist = Playlist.objects.filter(pk=instance.playlist_id).first()
+    if playlist is not None and _member_ids(playlist.pk) != before:
+        related_changed(playlist, "videos", before)
+
+
+def _member_ids(playlist_id) -> list[str]:
+    return list(PlaylistItem.objects.filter(playlist_id=playlist_id).order_by("position", "id")
+                .values_list("video_id", flat=True))
+
+
+def members_changed(playlist: Playlist, before: list[str]) -> None:
+    """Called by code that rewrites a playlist's items in bulk (which sends no signals)."""
+    if _member_ids(playlist.pk) != before:
+        related_changed(playlist, "videos", before)
+
+
+# --- CMS users ------------------------------------------------------------------------------------
+
+
+def user_saving(sender, instance, raw=False, **kwargs):
+    if raw or instance._state.adding or instance.pk is None:
+        instance._user_before = None
+        return
+    before = sender._base_manager.filter(pk=instance.pk).first()
+    instance._user_before = snapshots.user(before) if before else None
+
+
+def user_saved(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    data = snapshots.user(instance)
+    if created:
+        events.record("user.created", data, object_type="user", object_id=str(instance.pk))
+        return
+    before = getattr(instance, "_user_before", None) or {}
+    previous = {name: value for name, value in before.items() if data.get(name) != value}
+    if previous:
+        events.record("user.updated", {**data, "changes": list(previous), "previous": previous},
+                      object_type="user", object_id=str(instance.pk))
+
+
+def user_deleting(sender, instance, **kwargs):
+    instance._user_snapshot = snapshots.user(instance)
+
+
+def user_deleted(sender, instance, **kwargs):
+    data = getattr(instance, "_user_snapshot", None) or snapshots.user(instance)
+    events.record("user.deleted", data, object_type="user", object_id=str(data["id"]))
+
+
+def connect() -> None:
+    """Wire the receivers explicitly (called from AppConfig.ready), each with a dispatch_uid."""
+    for model in (Video, Playlist, Livestream):
+        name = model.__name__.lower()
+        post_save.connect(media_saved, sender=model, dispatch_uid=f"lifecycle-saved-{name}")
+        pre_delete.connect(media_deleting, sender=model, dispatch_uid=f"lifecycle-deleting-{name}")
+        post_delete.connect(media_deleted, sender=model, dispatch_uid=f"lifecycle-deleted-{name}")
+        m2m_changed.connect(tags_changing, sender=model.tags.through, dispatch_uid=f"lifecycle-tags-{name}")
+    pre_delete.connect(tag_deleting, sender=Tag, dispatch_uid="lifecycle-tag-deleting")
+    pre_save.connect(item_changing, sender=PlaylistItem, dispatch_uid="lifecycle-item-saving")
+    pre_delete.connect(item_changing, sender=PlaylistItem, dispatch_uid="lifecycle-item-deleting")
+    post_save.connect(item_changed, sender=PlaylistItem, dispatch_uid="lifecycle-item-saved")
+    post_delete.connect(item_changed, sender=PlaylistItem, dispatch_uid="lifecycle-item-deleted")
+    user = get_user_model()
+    pre_save.connect(user_saving, sender=user, dispatch_uid="lifecycle-user-saving")
+    post_save.connect(user_saved, sender=user, dispatch_uid="lifecycle-user-saved")
+    pre_delete.connect(user_deleting, sender=user, dispatch_uid="lifecycle-user-deleting")
+    post_delete.connect(user_deleted, sender=user, dispatch_uid="lifecycle-user-deleted")
+
+
+def disconnect() -> None:
+    """Detach every receiver (the benchmark's baseline: the same save without lifecycle hooks)."""
+    for model in (Video, Playlist, Livestream):
+        name = model.__name__.lower()
+        post_save.disconnect(sender=model, dispatch_uid=f"lifecycle-saved-{name}")
+        pre_delete.disconnect(sender=model, dispatch_uid=f"lifecycle-deleting-{name}")
+        post_delete.disconnect(sender=model, dispatch_uid=f"lifecycle-deleted-{name}")
+        m2m_changed.disconnect(sender=model.tags.through, dispatch_uid=f"lifecycle-tags-{name}")
+    pre_delete.disconnect(sender=Tag, dispatch_uid="lifecycle-tag-deleting")
+    pre_save.disconnect(sender=PlaylistItem, dispatch_uid="lifecycle-item-saving")
+    pre_delete.disconnect(sender=PlaylistItem, dispatch_uid="lifecycle-item-deleting")
+    post_save.disconnect(sender=PlaylistItem, dispatch_uid="lifecycle-item-saved")
+    post_delete.disconnect(sender=PlaylistItem, dispatch_uid="lifecycle-item-deleted")
+    user = get_user_model()
+    pre_save.disconnect(sender=user, dispatch_uid="lifecycle-user-saving")
+    post_save.disconnect(sender=user, dispatch_uid="lifecycle-user-saved")
+    pre_delete.disconnect(sender=user, dispatch_uid="lifecycle-user-deleting")
+    post_delete.disconnect(sender=user, dispatch_uid="lifecycle-user-deleted")

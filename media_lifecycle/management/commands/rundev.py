@@ -1,0 +1,55 @@
+"""`python manage.py rundev`: the web server and `runworker` as one foreground process group (make run)."""
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from django.core.management.base import BaseCommand
+
+ADDRESS = "127.0.0.1:8000"
+
+
+class Command(BaseCommand):
+    help = "Runs `runserver 127.0.0.1:8000` and `runworker` together; Ctrl-C stops both."
+
+    def handle(self, *args, **options):
+        python = sys.executable
+        web = subprocess.Popen([python, "manage.py", "runserver", ADDRESS])
+        self._wait_for_web(web)
+        worker = subprocess.Popen([python, "manage.py", "runworker"])
+        children = [web, worker]
+
+        def stop(signum, frame):
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        self.stdout.write(f"Web on http://{ADDRESS}/ and the worker are running; Ctrl-C stops both.")
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        finally:
+            stop(signal.SIGTERM, None)
+            for child in children:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        failed = [child for child in children if child.returncode not in (0, -signal.SIGINT, -signal.SIGTERM)]
+        if failed:
+            sys.exit(1)
+
+    def _wait_for_web(self, web: subprocess.Popen, seconds: float = 30) -> None:
+        """Start the worker once the web server answers, so its first processing request finds it."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and web.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://{ADDRESS}/admin/login/", timeout=1).close()  # noqa: S310
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stderr.write("The web server is slow to start; starting the worker anyway.")

@@ -1,0 +1,22 @@
+"""Tags: free-form labels on media, matched by webhook tag conditions."""
+
+from django.db import models
+
+TAG_MAX_LENGTH = 64
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=TAG_MAX_LENGTH, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def delete(self, *args, **kwargs):
+        from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
+
+        with unit_of_work():  # the tagged media fire their updates with the tag already gone
+            return super().delete(*args, **kwargs)

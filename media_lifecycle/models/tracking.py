@@ -1,0 +1,134 @@
+"""Change tracking for media rows: what a save changes, a revision that moves only when something does,
+and optimistic concurrency so two writers never silently overwrite each other."""
+
+import copy
+
+from django.db import models, transaction
+from django.db.models import F
+from django.db.models.fields.files import FieldFile
+from django.db.models.signals import post_save
+from django.utils import timezone
+
+from cms.exceptions import ConflictError
+
+BOOKKEEPING_FIELDS = {"revision", "created_at", "updated_at"}
+
+
+def _plain(value):
+    if isinstance(value, FieldFile):
+        return value.name or ""
+    if isinstance(value, (dict, list)):
+        return copy.deepcopy(value)
+    return value
+
+
+class TrackedModel(models.Model):
+    """Base for media: `save()` writes only changed fields, bumps `revision`, and skips no-op saves."""
+
+    # Saved when they change, but neither reported as changes nor worth a new revision.
+    SILENT_FIELDS: frozenset[str] = frozenset()
+
+    revision = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded = instance.tracked_values()
+        return instance
+
+    def tracked_values(self) -> dict:
+        deferred = self.get_deferred_fields()
+        return {
+            f.attname: _plain(getattr(self, f.attname))
+            for f in self._meta.concrete_fields
+            if f.attname not in deferred and f.name not in BOOKKEEPING_FIELDS and not f.primary_key
+        }
+
+    def changed_fields(self) -> dict:
+        """{attname: value before} for every tracked field that differs from what was loaded."""
+        loaded = getattr(self, "_loaded", None)
+        if loaded is None:
+            return {}
+        current = self.tracked_values()
+        return {name: old for name, old in loaded.items() if name in current and current[name] != old}
+
+    def validate_change(self, changes: dict) -> None:
+        """Hook for invariants (the status machine); raise ConflictError to refuse the save."""
+
+    def save(self, *args, **kwargs):
+        # Invariants are checked before anything is written, so a refused save leaves the
+        # surrounding transaction usable (an admin action can go on with the next object).
+        if self._state.adding:
+            self.validate_change({})
+            changes = None
+        else:
+            changes = self.changed_fields()
+            if not changes:
+                self._changes = {}
+                return
+            self.validate_change(changes)
+        with transaction.atomic(savepoint=False):
+            if changes is None:
+                self._changes = {}
+                self._expected_revision = None
+                super().save(*args, **kwargs)
+            else:
+                reported = {k: v for k, v in changes.items() if k not in self.SILENT_FIELDS}
+                fields = list(changes)
+                self._expected_revision = self.revision
+                if reported:
+                    self.revision += 1
+                    self.updated_at = timezone.now()
+                    fields += ["revision", "updated_at"]
+                self._changes = reported
+                kwargs["update_fields"] = fields
+                try:
+                    super().save(*args, **kwargs)
+                except ConflictError:
+                    self.revision = self._expected_revision
+                    raise
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        expected = getattr(self, "_expected_revision", None)
+        if expected is None:
+            return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+        updated = super()._do_update(base_qs.filter(revision=expected), using, pk_val, values, update_fields,
+                                     forced_update)
+        if not updated:
+            current = type(self)._base_manager.using(using).filter(pk=pk_val).values_list("revision", flat=True)
+            current = list(current)
+            if current:
+                raise ConflictError(
+                    f"This {self._meta.verbose_name} was changed by someone else (it is now at revision "
+                    f"{current[0]}, you edited revision {expected}); reload it and try again.",
+                    revision=current[0],
+                )
+        return updated
+
+    def delete(self, *args, **kwargs):
+        from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
+
+        with unit_of_work():  # cascades (playlist items) merge into the one delete event
+            return super().delete(*args, **kwargs)
+
+    def bump_revision(self) -> None:
+        """A change outside the row itself (tags, playlist membership) is a new revision too."""
+        rows = type(self)._base_manager.filter(pk=self.pk)
+        self.updated_at = timezone.now()
+        rows.update(revision=F("revision") + 1, updated_at=self.updated_at)
+        self.revision = rows.values_list("revision", flat=True).get()
+
+
+def remember_saved_state(sender, instance, raw=False, **kwargs):
+    """After the row is written and before other post_save receivers run (connected first, at import),
+    so code reacting to the save compares against what is now stored."""
+    if isinstance(instance, TrackedModel):
+        instance._loaded = instance.tracked_values()
+
+
+post_save.connect(remember_saved_state, dispatch_uid="tracking-remember-saved-state")

@@ -1,0 +1,88 @@
+"""ffmpeg, as shipped in the imageio-ffmpeg wheel: probe, transcode to H.264 MP4, grab a JPEG thumbnail."""
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+
+DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+VIDEO_STREAM = re.compile(r"Stream #\S+.*?: Video: .*?(\d{2,5})x(\d{2,5})")
+ERROR_LINES = 4
+
+
+class FFmpegError(RuntimeError):
+    """ffmpeg failed or timed out; the message carries ffmpeg's own reason."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    duration: float
+    width: int
+    height: int
+
+
+def executable() -> str:
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _reason(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("ffmpeg version", "built with", "configuration:",
+                                                             "lib", "Input #", "Metadata:", "Stream #"))]
+    return " | ".join((useful or lines or ["ffmpeg gave no reason"])[-ERROR_LINES:])
+
+
+def run(args: list[str], *, timeout: float) -> str:
+    """Run ffmpeg; returns stderr, or raises FFmpegError with ffmpeg's reason."""
+    command = [executable(), "-hide_banner", "-nostdin", *args]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise FFmpegError(f"ffmpeg timed out after {timeout:g} s") from None
+    stderr = done.stderr.decode("utf-8", errors="replace")
+    if done.returncode != 0:
+        raise FFmpegError(f"ffmpeg failed: {_reason(stderr)}")
+    return stderr
+
+
+def probe(path: Path, *, timeout: float) -> Probe:
+    """Duration and frame size, read from ffmpeg's description of the input."""
+    command = [executable(), "-hide_banner", "-nostdin", "-i", str(path)]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise FFmpegError(f"ffmpeg timed out after {timeout:g} s while probing") from None
+    stderr = done.stderr.decode("utf-8", errors="replace")  # `-i` alone always "fails": no output file
+    size = VIDEO_STREAM.search(stderr)
+    duration = DURATION.search(stderr)
+    if size is None:
+        raise FFmpegError(f"ffmpeg found no video stream: {_reason(stderr)}")
+    seconds = 0.0
+    if duration:
+        hours, minutes, secs = duration.groups()
+        seconds = int(hours) * 3600 + int(minutes) * 60 + float(secs)
+    return Probe(duration=seconds, width=int(size.group(1)), height=int(size.group(2)))
+
+
+def transcode(source: Path, target: Path, height: int, *, timeout: float) -> None:
+    """H.264/AAC MP4 at `height` lines (width kept in proportion and even), ready for progressive playback."""
+    run(["-y", "-i", str(source), "-vf", f"scale=-2:{height}", "-c:v", "libx264", "-preset", "veryfast",
+         "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
+         str(target)], timeout=timeout)
+
+
+def thumbnail(source: Path, target: Path, at_seconds: float, *, timeout: float) -> None:
+    """One JPEG frame at `at_seconds`."""
+    run(["-y", "-ss", f"{at_seconds:.3f}", "-i", str(source), "-frames:v", "1", "-q:v", "3", str(target)],
+        timeout=timeout)
+
+
+def make_test_clip(target: Path, *, seconds: float = 2, width: int = 640, height: int = 360,
+                   timeout: float = 60) -> None:
+    """A real short H.264 clip (colour bars and a tone), for the demo data and the tests."""
+    run(["-y", "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25:duration={seconds}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:v", "libx264", "-preset", "veryfast",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-movflags", "+faststart", str(target)],
+        timeout=timeout)

@@ -1,0 +1,128 @@
+"""The built-in processor's work, run as a queued task: fetch the source, probe, transcode, thumbnail,
+store the outputs, and call back (signed, through the outbox, so a callback is never lost)."""
+
+import logging
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from media_lifecycle.api.fields import absolute_url
+from media_lifecycle.processor import ffmpeg
+from webhooks_app import events, sending
+
+logger = logging.getLogger(__name__)
+
+DOWNLOAD_TIMEOUT = 30
+CHUNK = 1024 * 1024
+
+
+class JobFailed(RuntimeError):
+    """The job cannot finish; the message goes to the callback's errorMessage."""
+
+
+def _seconds(timestamp: str) -> float:
+    parts = [float(p) for p in timestamp.split(":")]
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
+
+
+def _is_own(url: str) -> bool:
+    return url.startswith(settings.PUBLIC_BASE_URL + "/")
+
+
+def download(url: str, directory: Path, deadline: float) -> Path:
+    """Fetch the source over HTTP(S), refusing private addresses unless it is our own media URL."""
+    guarded = not (_is_own(url) or settings.WEBHOOK_ALLOW_PRIVATE_TARGETS)
+    target = directory / "source"
+    size = 0
+    try:
+        with sending.session(guarded).get(url, stream=True, timeout=DOWNLOAD_TIMEOUT, allow_redirects=False) as answer:
+            if answer.status_code != 200:
+                raise JobFailed(f"could not fetch the source: HTTP {answer.status_code} from {url}")
+            with target.open("wb") as out:
+                for chunk in answer.iter_content(CHUNK):
+                    size += len(chunk)
+                    if size > settings.MAX_UPLOAD_BYTES:
+                        raise JobFailed(f"the source is larger than MAX_UPLOAD_BYTES ({settings.MAX_UPLOAD_BYTES})")
+                    if time.monotonic() > deadline:
+                        raise JobFailed("timed out fetching the source")
+                    out.write(chunk)
+    except requests.RequestException as exc:
+        raise JobFailed(f"could not fetch the source: {exc}") from None
+    if size == 0:
+        raise JobFailed("the source is empty")
+    return target
+
+
+def _store(local: Path, name: str) -> str:
+    with local.open("rb") as handle:
+        stored = default_storage.save(name, File(handle))
+    return absolute_url(default_storage.url(stored))
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ffmpeg.FFmpegError(f"processing timed out after {settings.PROCESSING_TIMEOUT} s")
+    return left
+
+
+def _transcode(body: dict, source: Path, work: Path, deadline: float) -> dict:
+    info = ffmpeg.probe(source, timeout=_remaining(deadline))
+    wanted = [q for q in body.get("renditions") or settings.PROCESSING_RENDITIONS if q in settings.RENDITION_HEIGHTS]
+    fitting = sorted({q for q in wanted if settings.RENDITION_HEIGHTS[q] <= info.height},
+                     key=lambda q: -settings.RENDITION_HEIGHTS[q])
+    plan = [(q, settings.RENDITION_HEIGHTS[q]) for q in fitting] or [(f"{info.height}p", info.height)]
+    renditions = []
+    for index, (quality, height) in enumerate(plan):
+        output = work / f"{quality}.mp4"
+        ffmpeg.transcode(source, output, height - height % 2, timeout=_remaining(deadline))
+        url = _store(output, f"processed/{body['videoId']}/{body['jobId']}/{quality}.mp4")
+        renditions.append({"quality": quality, "format": "mp4", "url": url, "size": output.stat().st_size})
+        if index < len(plan) - 1:
+            _call_back(body, {"status": "progress", "progress": round(100 * (index + 1) / len(plan))})
+    return {"status": "processed", "processedUrl": renditions[0]["url"], "renditions": renditions,
+            "duration": round(info.duration, 3), "width": info.width, "height": info.height}
+
+
+def _thumbnail(body: dict, source: Path, work: Path, deadline: float) -> dict:
+    info = ffmpeg.probe(source, timeout=_remaining(deadline))
+    at = _seconds(body.get("timestamp") or settings.THUMBNAIL_TIMESTAMP)
+    if info.duration:
+        at = min(at, max(0.0, info.duration - 0.1))
+    output = work / "thumbnail.jpg"
+    ffmpeg.thumbnail(source, output, at, timeout=_remaining(deadline))
+    if not output.exists() or output.stat().st_size == 0:
+        raise ffmpeg.FFmpegError("ffmpeg produced no thumbnail frame")
+    url = _store(output, f"thumbnails/{body['videoId']}/{body['jobId']}.jpg")
+    return {"status": "processed", "thumbnailUrl": url}
+
+
+def _call_back(body: dict, result: dict) -> None:
+    events.record_message("processing.callback", result, channel="processor-callback", bare=True,
+                          target_url=body["callbackUrl"], object_type="processing_job", object_id=body["jobId"])
+
+
+def run_job(body: dict) -> dict:
+    """Do one job of the SPEC §7 protocol and queue its signed callback; never leaves a job hanging."""
+    deadline = time.monotonic() + settings.PROCESSING_TIMEOUT
+    with tempfile.TemporaryDirectory(prefix="mediahooks-") as tmp:
+        work = Path(tmp)
+        try:
+            source = download(body["videoUrl"], work, deadline)
+            handler = _transcode if body["task"] == "transcode" else _thumbnail
+            result = handler(body, source, work, deadline)
+        except (JobFailed, ffmpeg.FFmpegError) as exc:
+            result = {"status": "failed", "errorMessage": str(exc)}
+    safe_name = re.sub(r"[^A-Za-z0-9_]", "", str(body.get("jobId")))
+    logger.info("Built-in processor: job %s %s", safe_name, result["status"])
+    _call_back(body, result)
+    return result

@@ -1,0 +1,64 @@
+"""The built-in processor's endpoint: it speaks the SPEC §7 protocol like any external processor."""
+
+import json
+
+from django.conf import settings
+from django_q.tasks import async_task
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from webhooks_app.signing import SignatureError, verify
+from webhooks_app.url_guard import UnsafeURL, check_scheme
+
+
+class JobRequestSerializer(serializers.Serializer):
+    jobId = serializers.CharField(max_length=64)  # noqa: N815
+    task = serializers.ChoiceField(choices=["transcode", "thumbnail"])
+    videoId = serializers.CharField(max_length=64)  # noqa: N815
+    videoUrl = serializers.CharField(max_length=2000)  # noqa: N815
+    callbackUrl = serializers.CharField(max_length=2000)  # noqa: N815
+    renditions = serializers.ListField(child=serializers.ChoiceField(choices=list(settings.RENDITION_HEIGHTS)),
+                                       required=False)
+    timestamp = serializers.RegexField(r"^(\d{1,2}:)?(\d{1,2}:)?\d{1,5}(\.\d+)?$", required=False)
+    metadata = serializers.DictField(required=False)
+    format = serializers.CharField(required=False)
+    quality = serializers.CharField(required=False)
+
+    def _url(self, value: str) -> str:
+        try:
+            check_scheme(value)
+        except UnsafeURL as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    validate_videoUrl = _url  # noqa: N815
+    validate_callbackUrl = _url  # noqa: N815
+
+
+class BuiltinProcessorView(APIView):
+    """Accepts a signed job request (202) and runs it on the task queue."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    unit_of_work_exempt = True  # it writes nothing; with a synchronous queue the job runs right here
+
+    @extend_schema(exclude=True)
+    def post(self, request):
+        body = request._request.body
+        try:
+            verify(settings.PROCESSOR_SECRET, request.headers, body)
+        except SignatureError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_401_UNAUTHORIZED)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return Response({"detail": f"The body is not valid JSON: {exc}."}, status=status.HTTP_400_BAD_REQUEST)
+        serializer = JobRequestSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        job = dict(serializer.validated_data)
+        async_task("media_lifecycle.processor.tasks.run_job", job, task_name=f"process {job['jobId']}",
+                   timeout=settings.PROCESSING_TIMEOUT + 120)
+        return Response({"accepted": True, "jobId": job["jobId"]}, status=status.HTTP_202_ACCEPTED)

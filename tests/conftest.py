@@ -1,0 +1,167 @@
+"""Shared fixtures: API clients with real tokens, real local HTTP receivers, a real ffmpeg clip, and the
+environment for starting real `runworker` processes against the test database."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_report_header(config):
+    database = os.environ.get("DATABASE_URL", "sqlite (default)").split("@")[-1]
+    broker = "redis" if os.environ.get("REDIS_URL") else "orm"
+    return f"MediaHooks backends: database={database} broker={broker}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_test_queue():
+    """Leftover wake-ups from an earlier run must not reach this run's workers."""
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter(f"*{settings.Q_CLUSTER['name']}*"):
+            client.delete(key)
+    yield
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as running:
+        yield running
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+    return client
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-staff-123")
+
+
+@pytest.fixture
+def staff_api(staff) -> APIClient:
+    return token_client(staff)
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    """Logged in, but without any model permission."""
+    return django_user_model.objects.create_user("viewer", "viewer@example.com", "pw-viewer-123")
+
+
+@pytest.fixture
+def viewer_api(viewer) -> APIClient:
+    return token_client(viewer)
+
+
+@pytest.fixture(scope="session")
+def clip_path(tmp_path_factory) -> Path:
+    """A real two-second 320x240 H.264 MP4 made with the bundled ffmpeg."""
+    from media_lifecycle.processor import ffmpeg
+
+    path = tmp_path_factory.mktemp("clips") / "clip.mp4"
+    ffmpeg.make_test_clip(path, seconds=2, width=320, height=240)
+    return path
+
+
+@pytest.fixture
+def clip_bytes(clip_path) -> bytes:
+    return clip_path.read_bytes()
+
+
+def database_url() -> str:
+    """The URL of the test database (not the configured one), for worker subprocesses."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def worker_env(**overrides) -> dict:
+    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "cms.settings",
+           "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"}
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    env.update({key: str(value) for key, value in overrides.items()})
+    return env
+
+
+class Worker:
+    """A real `python manage.py runworker` process group, stopped (or killed) by the test."""
+
+    def __init__(self, log_path: Path, *args: str, **env):
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runworker", *args], cwd=ROOT, env=worker_env(**env),
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the whole group, as a crash or an OOM kill would: nothing gets to clean up."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_worker(tmp_path):
+    """Start real runworker processes; all are stopped at the end of the test."""
+    workers = []
+
+    def start(*args: str, **env) -> Worker:
+        worker = Worker(tmp_path / f"worker-{len(workers)}.log", *args, **env)
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def wait_until(condition, timeout: float = 15.0, interval: float = 0.05):
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

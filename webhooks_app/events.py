@@ -1,0 +1,140 @@
+"""Recording events: one Event row with frozen body bytes and one Delivery per matching webhook, in the caller's
+transaction, with a constant number of queries however many webhooks match."""
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from webhooks_app import conditions, ids
+from webhooks_app.models import Delivery, Event, Webhook
+
+_DELIVERY_COLUMNS = None
+
+
+def isoformat(moment: datetime) -> str:
+    """UTC ISO 8601 with milliseconds and a Z, as in the SPEC's example body."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def encode_body(event_id: str, event_type: str, moment: datetime, data: dict) -> bytes:
+    """The compact UTF-8 JSON body every attempt sends."""
+    body = {"id": event_id, "type": event_type, "timestamp": isoformat(moment), "data": data}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode("utf-8")
+
+
+def matching_webhook_ids(event_type: str, tags: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
+    """Active webhooks subscribed to `event_type` whose tag conditions hold for `tags` (one query)."""
+    tags = set(tags)
+    excluded = set(exclude)
+    rows = Webhook.objects.filter(is_active=True).values_list("id", "events", "tags", "tag_match")
+    return [
+        pk for pk, events, condition, match in rows
+        if pk not in excluded
+        and conditions.subscribes_to(events, event_type)
+        and conditions.tags_match(condition, match, tags)
+    ]
+
+
+def record(event_type: str, data: dict, *, tags: Iterable[str] = (), object_type: str = "", object_id: str = "",
+           exclude_webhook_ids: Iterable[str] = ()) -> Event:
+    """Record a catalog event for every matching webhook; deliveries go out after the transaction commits."""
+    tags = list(tags)
+    event = _new_event(event_type, data, tags=tags, object_type=object_type, object_id=object_id)
+    webhook_ids = matching_webhook_ids(event_type, tags, exclude_webhook_ids)
+    with transaction.atomic(savepoint=False):
+        event.save(force_insert=True)
+        insert_deliveries(event, webhook_ids)
+    if webhook_ids:
+        schedule_wake()
+    return event
+
+
+def record_message(event_type: str, data: dict, *, channel: str, webhook: Webhook | None = None,
+                   is_test: bool = False, object_type: str = "", object_id: str = "", bare: bool = False,
+                   target_url: str = "") -> Delivery:
+    """Record an internal message (a test event, a processing request) with one delivery on `channel`.
+
+    `bare` sends `data` itself as the body, without the event envelope (the processor protocol's bodies).
+    """
+    event = _new_event(event_type, data, tags=[], object_type=object_type, object_id=object_id, internal=True)
+    if bare:
+        event.body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode()
+    with transaction.atomic(savepoint=False):
+        event.save(force_insert=True)
+        delivery = Delivery.objects.create(event=event, webhook=webhook, channel=channel, is_test=is_test,
+                                           next_attempt_at=event.timestamp, target_url=target_url)
+    schedule_wake()
+    return delivery
+
+
+def redeliver(delivery: Delivery) -> Delivery:
+    """A new attempt series for an already-recorded event: the same body and the same webhook-id."""
+    fresh = Delivery.objects.create(event=delivery.event, webhook=delivery.webhook, channel=delivery.channel,
+                                    is_test=delivery.is_test, target_url=delivery.target_url,
+                                    next_attempt_at=timezone.now())
+    schedule_wake()
+    return fresh
+
+
+def replay(webhook: Webhook, event_ids: list[str]) -> int:
+    """New deliveries of recorded events to one webhook (recovery after a subscriber lost data)."""
+    now = timezone.now()
+    Delivery.objects.bulk_create(
+        Delivery(event_id=event_id, webhook=webhook, next_attempt_at=now, created_at=now) for event_id in event_ids
+    )
+    if event_ids:
+        schedule_wake()
+    return len(event_ids)
+
+
+def _new_event(event_type: str, data: dict, *, tags: list[str], object_type: str, object_id: str,
+               internal: bool = False) -> Event:
+    now = timezone.now()
+    event_id = ids.event_id()
+    body = encode_body(event_id, event_type, now, data)
+    return Event(id=event_id, type=event_type, timestamp=now, object_type=object_type, object_id=object_id,
+                 tags=tags, body=body, internal=internal)
+
+
+def insert_deliveries(event: Event, webhook_ids: list[str]) -> None:
+    """One executemany INSERT for all deliveries of an event: a single query for 1 or 200 webhooks."""
+    if not webhook_ids:
+        return
+    global _DELIVERY_COLUMNS
+    if _DELIVERY_COLUMNS is None:
+        fields = [f for f in Delivery._meta.concrete_fields]
+        _DELIVERY_COLUMNS = (
+            fields,
+            "INSERT INTO {} ({}) VALUES ({})".format(
+                connection.ops.quote_name(Delivery._meta.db_table),
+                ", ".join(connection.ops.quote_name(f.column) for f in fields),
+                ", ".join(["%s"] * len(fields)),
+            ),
+        )
+    fields, sql = _DELIVERY_COLUMNS
+    template = Delivery(event=event, next_attempt_at=event.timestamp, created_at=event.timestamp)
+    prepared = {f.attname: f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields}
+    rows = []
+    for webhook_pk in webhook_ids:
+        prepared["id"] = ids.delivery_id()
+        prepared["webhook_id"] = webhook_pk
+        rows.append([prepared[f.attname] for f in fields])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _wake_workers() -> None:
+    from webhooks_app.tasks import wake
+
+    wake()
+
+
+def schedule_wake() -> None:
+    """Wake the workers once per transaction, after it commits (at once outside a transaction)."""
+    if connection.in_atomic_block and any(func is _wake_workers for _sids, func, _robust in connection.run_on_commit):
+        return
+    transaction.on_commit(_wake_workers, robust=True)

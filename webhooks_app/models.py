@@ -1,0 +1,255 @@
+"""Subscriptions (Webhook), the outbox (Event), and the delivery log (Delivery, DeliveryAttempt)."""
+
+import base64
+import json
+import secrets
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from webhooks_app import catalog, conditions, ids
+from webhooks_app.url_guard import UnsafeURL, check_url
+
+RESERVED_HEADERS = {
+    "content-type", "content-length", "host", "user-agent", "webhook-id", "webhook-timestamp",
+    "webhook-signature", "x-signature", "transfer-encoding", "connection",
+}
+SECRET_MIN, SECRET_MAX = 16, 128
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def new_secret() -> str:
+    """`whsec_` + base64 of 24 random bytes, as Standard Webhooks recommends."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def mask_secret(secret: str) -> str:
+    """Show only enough of a secret to tell two apart."""
+    if not secret:
+        return ""
+    head = "whsec_" if secret.startswith("whsec_") else ""
+    return f"{head}{'•' * 8}{secret[-4:]}"
+
+
+def validate_events(value) -> list[str]:
+    """A list of catalog event names, or ["*"]; raises ValidationError naming the unknown ones."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Must be a list of event names.")
+    if not value:
+        raise ValidationError("Choose at least one event, or '*' for all.")
+    if "*" in value:
+        if len(value) > 1:
+            raise ValidationError("'*' already means every event; list nothing else beside it.")
+        return value
+    known = set(catalog.names())
+    unknown = [item for item in value if item not in known]
+    if unknown:
+        raise ValidationError(f"Unknown event name(s): {', '.join(unknown)}.")
+    return list(dict.fromkeys(value))
+
+
+def validate_tags(value) -> list[str]:
+    """A list of non-empty tag names (they need not exist yet)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ValidationError("Must be a list of non-empty tag names.")
+    if any(len(item) > 64 for item in value):
+        raise ValidationError("Tag names are at most 64 characters long.")
+    return list(dict.fromkeys(item.strip() for item in value))
+
+
+def validate_headers(value) -> dict[str, str]:
+    """Extra request headers: a flat string-to-string object that cannot override signing headers."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValidationError("Must be an object of header names to string values.")
+    for name, header_value in value.items():
+        if not name or any(c in name for c in " :\r\n\t") or any(c in header_value for c in "\r\n"):
+            raise ValidationError(f"{name!r} is not a valid header.")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValidationError(f"The {name} header is set by MediaHooks and cannot be overridden.")
+    return value
+
+
+def validate_secret(value: str) -> str:
+    if not isinstance(value, str) or not SECRET_MIN <= len(value) <= SECRET_MAX:
+        raise ValidationError(f"A secret must be {SECRET_MIN} to {SECRET_MAX} characters long.")
+    if value.startswith("whsec_"):
+        try:
+            base64.b64decode(value[6:], validate=True)
+        except ValueError:
+            raise ValidationError("A whsec_ secret must be followed by valid base64.") from None
+    return value
+
+
+def validate_target_url(value: str) -> str:
+    try:
+        check_url(value)
+    except UnsafeURL as exc:
+        raise ValidationError(str(exc)) from None
+    return value
+
+
+class Webhook(models.Model):
+    """A subscription: which events, under which tag conditions, go to which URL, signed with which secret."""
+
+    class TagMatch(models.TextChoices):
+        ANY = conditions.MATCH_ANY, "any of the tags"
+        ALL = conditions.MATCH_ALL, "all of the tags"
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.webhook_id, editable=False)
+    url = models.URLField("URL", max_length=2000)
+    description = models.TextField(blank=True)
+    events = models.JSONField(default=list, help_text="Event names from the catalog, or [\"*\"] for all.")
+    tags = models.JSONField(default=list, blank=True, help_text="Tag condition; empty means no condition.")
+    tag_match = models.CharField(max_length=3, choices=TagMatch.choices, default=TagMatch.ANY)
+    is_active = models.BooleanField("active", default=True)
+    disabled_reason = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True, help_text="Extra request headers.")
+    secret = models.CharField(max_length=SECRET_MAX, default=new_secret)
+    previous_secret = models.CharField(max_length=SECRET_MAX, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+    @property
+    def status(self) -> str:
+        return "active" if self.is_active else "disabled"
+
+    @property
+    def masked_secret(self) -> str:
+        return mask_secret(self.secret)
+
+    def clean(self) -> None:
+        errors = {}
+        for field, validator in (("url", validate_target_url), ("events", validate_events),
+                                 ("tags", validate_tags), ("headers", validate_headers),
+                                 ("secret", validate_secret)):
+            try:
+                setattr(self, field, validator(getattr(self, field)))
+            except ValidationError as exc:
+                errors[field] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+    def signing_secrets(self, now=None) -> list[str]:
+        """The current secret, then the rotated-out one while it is still valid."""
+        now = now or timezone.now()
+        keys = [self.secret]
+        if self.previous_secret and self.previous_secret_expires_at and self.previous_secret_expires_at > now:
+            keys.append(self.previous_secret)
+        return keys
+
+    def rotate_secret(self, new: str | None = None) -> str:
+        """Replace the secret; the old one keeps signing beside the new one for 24 hours."""
+        self.previous_secret = self.secret
+        self.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
+        self.secret = validate_secret(new) if new else new_secret()
+        self.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+        return self.secret
+
+    def set_active(self, active: bool) -> None:
+        """An admin's switch: turning on clears the reason and the failure count; off leaves no reason."""
+        self.is_active = active
+        self.disabled_reason = ""
+        if active:
+            self.consecutive_failures = 0
+
+    def explain(self, event_type: str, resource_tags) -> tuple[bool, str]:
+        return conditions.explain(is_active=self.is_active, events=self.events, tags=self.tags,
+                                  tag_match=self.tag_match, event_type=event_type, resource_tags=resource_tags)
+
+
+class Event(models.Model):
+    """One recorded event (the outbox row): its body bytes are frozen here and sent as-is on every attempt."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.event_id, editable=False)
+    type = models.CharField(max_length=100, db_index=True)
+    timestamp = models.DateTimeField(db_index=True)
+    object_type = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    tags = models.JSONField(default=list, blank=True)
+    body = models.BinaryField()
+    internal = models.BooleanField(
+        default=False, help_text="Test events and processing requests: not in the event log, never replayed."
+    )
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["internal", "timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+    @property
+    def payload(self) -> dict:
+        return json.loads(bytes(self.body))
+
+    @property
+    def data(self) -> dict:
+        return self.payload.get("data", {})
+
+
+class Delivery(models.Model):
+    """One event on its way to one target; attempts are retried until success, exhaustion or cancellation."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    id = models.CharField(primary_key=True, max_length=40, default=ids.delivery_id, editable=False)
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries")
+    channel = models.CharField(max_length=32, default="webhook")
+    target_url = models.CharField(max_length=2000, blank=True,
+                                  help_text="For channels that send to a per-message URL (processor callbacks).")
+    is_test = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, null=True, blank=True, db_index=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP attempt: what was sent (headers without secrets), what came back, how long it took."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    url = models.CharField(max_length=2000)
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    success = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    request_headers = models.JSONField(default=dict)
+    response_headers = models.JSONField(default=dict)
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} #{self.number}"
+

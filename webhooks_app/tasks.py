@@ -1,0 +1,23 @@
+"""Task-queue entry points. Tasks take ids, never model instances, and running one twice is harmless."""
+
+import logging
+
+from django_q.tasks import async_task
+
+from webhooks_app import relay
+
+logger = logging.getLogger(__name__)
+
+
+def wake() -> None:
+    """Ask a worker to drain due deliveries now. A broker outage loses nothing: workers also poll."""
+    try:
+        async_task("webhooks_app.tasks.drain", task_name="deliver", save=False)
+    except Exception as exc:  # any broker failure; the outbox rows are already committed
+        logger.warning("Could not reach the task broker (%s); workers will pick the deliveries up by polling.",
+                       exc)
+
+
+def drain() -> int:
+    """Deliver everything that is due (the on-commit wake-up)."""
+    return relay.drain()
