@@ -45,6 +45,7 @@ browser:
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
+bench: export DEBUG ?= true
 bench: $(TEST_STAMP)
 	$(BIN)/python manage.py bench
 

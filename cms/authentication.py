@@ -17,10 +17,13 @@ class BearerOrTokenAuthentication(TokenAuthentication):
             raise AuthenticationFailed("Invalid Authorization header: no token given.")
         if len(parts) > 2:
             raise AuthenticationFailed("Invalid Authorization header: the token must not contain spaces.")
+        invalid = AuthenticationFailed("Invalid Authorization header: the token has invalid characters.")
         try:
-            key = parts[1].decode()
+            key = parts[1].decode("ascii")
         except UnicodeError:
-            raise AuthenticationFailed("Invalid Authorization header: the token has invalid characters.") from None
+            raise invalid from None
+        if not key.isprintable():  # a NUL byte would reach the database, and PostgreSQL refuses it with an error
+            raise invalid
         return self.authenticate_credentials(key)
 
     def authenticate_header(self, request) -> str:

@@ -1,6 +1,10 @@
 """Errors raised by the model layer, and the API's mapping of them to 4xx answers."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -19,7 +23,14 @@ class ConflictError(Exception):
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus 409 for state conflicts and 400 for Django validation errors."""
+    """DRF's handler, plus 409 for state conflicts, 400 for Django validation errors, and a JSON 413 / 400 for
+    bodies Django refuses while parsing (a form over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields or files)."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": f"The request body is over the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} "
+                                   "bytes for fields that are not files."},
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ConflictError):
         return Response(exc.as_dict(), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
@@ -27,3 +38,10 @@ def exception_handler(exc, context):
             return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
         return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """Django's 404 page, except under /api/, where clients get a DRF-shaped JSON answer as for any API error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": f"No API route matches {request.path}."}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)

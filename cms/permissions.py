@@ -20,15 +20,19 @@ def required_perm(view) -> str:
     return custom.get(action) or ACTION_PERMS.get(action, "change")
 
 
+def has_model_perm(user, model, perm: str) -> bool:
+    """`user` may `perm` (view/add/change/delete) `model`; as in Django's admin, change includes view."""
+    if not (user and user.is_authenticated):
+        return False
+    names = [perm, "change"] if perm == "view" else [perm]
+    return any(user.has_perm(f"{model._meta.app_label}.{name}_{model._meta.model_name}") for name in names)
+
+
 class ModelActionPermission(BasePermission):
     """Authenticated users with the model permission that the action needs."""
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        model = view.get_queryset().model
-        return user.has_perm(f"{model._meta.app_label}.{required_perm(view)}_{model._meta.model_name}")
+        return has_model_perm(request.user, view.get_queryset().model, required_perm(view))
 
 
 class PublicReadModelActionPermission(ModelActionPermission):

@@ -122,7 +122,7 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
             _path = BASE_DIR / _path
         _path.parent.mkdir(parents=True, exist_ok=True)
         _database["NAME"] = str(_path)
-    _database["CONN_MAX_AGE"] = 0
+    _database["CONN_MAX_AGE"] = None  # a local file: keep connections (and their PRAGMAs) for the process
     _database["CONN_HEALTH_CHECKS"] = False
     # Several processes write at once (web, workers): WAL, a busy timeout and BEGIN IMMEDIATE.
     _database["OPTIONS"] = {
@@ -216,7 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "cms.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name the delivery one, so the schema has no generated enum names.
+    "ENUM_NAME_OVERRIDES": {"DeliveryStatusEnum": "webhooks_app.models.Delivery.Status"},
 }
 
 # --- Webhooks and processing ------------------------------------------------------------------------

@@ -14,6 +14,8 @@ admin.site.site_header = "MediaHooks"
 admin.site.site_title = "MediaHooks admin"
 admin.site.index_title = "Videos, playlists, livestreams and their webhooks"
 
+handler404 = "cms.exceptions.not_found"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

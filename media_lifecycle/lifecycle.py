@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from media_lifecycle import snapshots
@@ -41,6 +41,9 @@ class Change:
     snapshot: dict | None = None  # for deletes: the last state, taken before the row went
     revision_bumped: bool = False
     transitions: list = field(default_factory=list)  # (attname, new value) of each status-like change, in order
+    # True while `instance` holds exactly what is stored (it was just saved, and every later note came
+    # through the same object): its snapshot needs no re-read of the row.
+    current: bool = False
 
 
 class UnitOfWork:
@@ -58,7 +61,10 @@ class UnitOfWork:
             else:
                 self.changes[key] = change
             return
-        existing.instance = change.instance
+        if change.current:
+            existing.instance, existing.current = change.instance, True
+        elif change.instance is not existing.instance:
+            existing.current = False
         existing.revision_bumped = existing.revision_bumped or change.revision_bumped
         existing.transitions.extend(change.transitions)
         if existing.kind == UPDATED:
@@ -91,13 +97,13 @@ def unit_of_work():
         yield _current.get()
         return
     unit = UnitOfWork()
-    token = _current.set(unit)
-    try:
-        with transaction.atomic():
+    with transaction.atomic():
+        token = _current.set(unit)
+        try:
             yield unit
             unit.flush()
-    finally:
-        _current.reset(token)
+        finally:
+            _current.reset(token)  # before the commit: on-commit work must not join this finished unit
 
 
 def _note(instance, change: Change) -> None:
@@ -120,10 +126,12 @@ def _record(change: Change) -> None:
     spec = snapshots.spec_for(type(instance))
     if change.kind == DELETED:
         data = change.snapshot
+        if spec.model._base_manager.filter(pk=data["id"]).exists():
+            return  # the delete was rolled back to a savepoint: the row is still there
         events.record(f"{spec.name}.deleted", data, tags=data.get("tags", []), object_type=spec.name,
                       object_id=str(data["id"]))
         return
-    current = snapshots.fresh(instance)
+    current = snapshots.reload_relations(instance) if change.current else snapshots.fresh(instance)
     if current is None:  # deleted later in this transaction by code that skipped the signals
         return
     data = spec.snapshot(current)
@@ -155,23 +163,46 @@ def media_saved(sender, instance, created, raw=False, **kwargs):
     if raw:
         return
     if created:
-        _note(instance, Change(CREATED, instance, revision_bumped=True))
+        _note(instance, Change(CREATED, instance, revision_bumped=True, current=True))
     elif getattr(instance, "_changes", None):
         changes = instance._changes
         transitions = [(name, getattr(instance, name)) for name in DERIVED_EVENTS.get(type(instance), {})
                        if name in changes]
         _note(instance, Change(UPDATED, instance, model_changes=dict(changes), revision_bumped=True,
-                               transitions=transitions))
+                               transitions=transitions, current=True))
 
 
 def media_deleting(sender, instance, **kwargs):
-    instance._last_snapshot = snapshots.spec_for(type(instance)).snapshot(instance)
+    current = snapshots.fresh(instance) or instance  # the stored row: the instance being deleted may be stale
+    instance._last_snapshot = snapshots.spec_for(type(instance)).snapshot(current)
+    instance._unlinked = _set_null_links(instance)
 
 
 def media_deleted(sender, instance, **kwargs):
     snapshot = getattr(instance, "_last_snapshot", None)
     if snapshot is not None:
         _note(instance, Change(DELETED, instance, snapshot=snapshot))
+    _links_cleared(instance)
+
+
+def _set_null_links(instance) -> list[tuple[object, dict]]:
+    """Media whose on_delete=SET_NULL key points at `instance`, with that field as the API shows it now:
+    Django clears such keys with an UPDATE that sends no signal, so the delete reports those updates."""
+    links = []
+    for relation in instance._meta.related_objects:
+        if relation.related_model not in snapshots.SPECS or relation.on_delete is not models.SET_NULL:
+            continue
+        spec = snapshots.spec_for(relation.related_model)
+        attname = relation.field.attname
+        for owner in relation.related_model._base_manager.filter(**{attname: instance.pk}):
+            links.append((owner, spec.previous(owner, {attname: getattr(owner, attname)})))
+    return links
+
+
+def _links_cleared(instance) -> None:
+    for owner, before in getattr(instance, "_unlinked", []):
+        for api_field, value in before.items():
+            related_changed(owner, api_field, value)
 
 
 def related_changed(instance, api_field: str, before) -> None:
@@ -207,10 +238,29 @@ def tags_changing(sender, instance, action, reverse, model, pk_set, **kwargs):
             related_changed(instance, "tags", before)
 
 
+def _tagged(tag: Tag) -> list:
+    return [*tag.videos.all(), *tag.playlists.all(), *tag.livestreams.all()]
+
+
 def tag_deleting(sender, instance, **kwargs):
     """Deleting a tag removes it from media without m2m signals: note those updates ourselves."""
-    for owner in [*instance.videos.all(), *instance.playlists.all(), *instance.livestreams.all()]:
+    for owner in _tagged(instance):
         related_changed(owner, "tags", snapshots.tag_names(owner))
+
+
+def tag_renaming(sender, instance, raw=False, **kwargs):
+    """Renaming a tag changes the tags of every object that has it: remember their tags before the rename."""
+    instance._renamed_owners = []
+    if raw or instance._state.adding:
+        return
+    stored = sender._base_manager.filter(pk=instance.pk).values_list("name", flat=True).first()
+    if stored is not None and stored != instance.name:
+        instance._renamed_owners = [(owner, snapshots.tag_names(owner)) for owner in _tagged(instance)]
+
+
+def tag_renamed(sender, instance, raw=False, **kwargs):
+    for owner, before in getattr(instance, "_renamed_owners", []):
+        related_changed(owner, "tags", before)
 
 
 def item_changing(sender, instance, raw=False, **kwargs):
@@ -220,10 +270,13 @@ def item_changing(sender, instance, raw=False, **kwargs):
 
 def item_changed(sender, instance, raw=False, **kwargs):
     before = getattr(instance, "_videos_before", None)
-    if raw or before is None:
+    if raw or before is None or _member_ids(instance.playlist_id) == before:
         return
-    playlist = Playlist.objects.filter(pk=instance.playlist_id).first()
-    if playlist is not None and _member_ids(playlist.pk) != before:
+    if PlaylistItem.playlist.is_cached(instance):  # the caller's own playlist: its revision stays current
+        playlist = instance.playlist
+    else:
+        playlist = Playlist.objects.filter(pk=instance.playlist_id).first()
+    if playlist is not None:
         related_changed(playlist, "videos", before)
 
 
@@ -265,11 +318,13 @@ def user_saved(sender, instance, created, raw=False, **kwargs):
 
 def user_deleting(sender, instance, **kwargs):
     instance._user_snapshot = snapshots.user(instance)
+    instance._unlinked = _set_null_links(instance)  # the videos they created lose their created_by
 
 
 def user_deleted(sender, instance, **kwargs):
     data = getattr(instance, "_user_snapshot", None) or snapshots.user(instance)
     events.record("user.deleted", data, object_type="user", object_id=str(data["id"]))
+    _links_cleared(instance)
 
 
 def connect() -> None:
@@ -281,6 +336,8 @@ def connect() -> None:
         post_delete.connect(media_deleted, sender=model, dispatch_uid=f"lifecycle-deleted-{name}")
         m2m_changed.connect(tags_changing, sender=model.tags.through, dispatch_uid=f"lifecycle-tags-{name}")
     pre_delete.connect(tag_deleting, sender=Tag, dispatch_uid="lifecycle-tag-deleting")
+    pre_save.connect(tag_renaming, sender=Tag, dispatch_uid="lifecycle-tag-renaming")
+    post_save.connect(tag_renamed, sender=Tag, dispatch_uid="lifecycle-tag-renamed")
     pre_save.connect(item_changing, sender=PlaylistItem, dispatch_uid="lifecycle-item-saving")
     pre_delete.connect(item_changing, sender=PlaylistItem, dispatch_uid="lifecycle-item-deleting")
     post_save.connect(item_changed, sender=PlaylistItem, dispatch_uid="lifecycle-item-saved")
@@ -301,6 +358,8 @@ def disconnect() -> None:
         post_delete.disconnect(sender=model, dispatch_uid=f"lifecycle-deleted-{name}")
         m2m_changed.disconnect(sender=model.tags.through, dispatch_uid=f"lifecycle-tags-{name}")
     pre_delete.disconnect(sender=Tag, dispatch_uid="lifecycle-tag-deleting")
+    pre_save.disconnect(sender=Tag, dispatch_uid="lifecycle-tag-renaming")
+    post_save.disconnect(sender=Tag, dispatch_uid="lifecycle-tag-renamed")
     pre_save.disconnect(sender=PlaylistItem, dispatch_uid="lifecycle-item-saving")
     pre_delete.disconnect(sender=PlaylistItem, dispatch_uid="lifecycle-item-deleting")
     post_save.disconnect(sender=PlaylistItem, dispatch_uid="lifecycle-item-saved")

@@ -21,22 +21,33 @@ def playable(video_id: str, user) -> Video | None:
     return video
 
 
-def best_source(video: Video) -> tuple[str, str]:
-    """The largest rendition, else the processed file, else the source; with its MIME type."""
+MIME_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "ogg": "video/ogg", "mov": "video/quicktime",
+              "m3u8": "application/vnd.apple.mpegurl", "hls": "application/vnd.apple.mpegurl"}
+
+
+def sources(video: Video) -> list[tuple[str, str]]:
+    """(URL, MIME type) pairs, best first: renditions by height, then the processed file, then the source.
+    The browser plays the first one it can, so a missing or unplayable rendition falls back to the next."""
     heights = settings.RENDITION_HEIGHTS
-    renditions = sorted(video.renditions or [], key=lambda r: -heights.get(r.get("quality"), 0))
-    if renditions:
-        return absolute_url(renditions[0]["url"]), f"video/{renditions[0].get('format') or 'mp4'}"
+    renditions = sorted((r for r in video.renditions or [] if r.get("url")),
+                        key=lambda r: -heights.get(r.get("quality"), 0))
+    candidates = [(absolute_url(r["url"]), MIME_TYPES.get(r.get("format") or "mp4", f"video/{r.get('format')}"))
+                  for r in renditions]
     if video.processed_url:
-        return absolute_url(video.processed_url), "video/mp4"
-    return (file_url(video.file) if video.file else video.source_url), video.mime_type or "video/mp4"
+        candidates.append((absolute_url(video.processed_url), "video/mp4"))
+    original = file_url(video.file) if video.file else video.source_url
+    if original:
+        candidates.append((original, video.mime_type or "video/mp4"))
+    unique: dict[str, str] = {}
+    for url, mime in candidates:
+        unique.setdefault(url, mime)
+    return list(unique.items())
 
 
 def _page(request, video_id: str, *, embed: bool):
     video = playable(video_id, request.user)
     if video is None:  # the friendly page, also with DEBUG on
-        return render(request, "404.html", status=404)
-    source, mime = best_source(video)
+        return render(request, "404.html", {"player": True}, status=404)
     hooks = ClientWebhook.objects.filter(is_active=True).order_by("created_at")
     config = {
         "videoId": video.pk,
@@ -49,7 +60,7 @@ def _page(request, video_id: str, *, embed: bool):
     }
     thumbnail = file_url(video.poster) if video.poster else absolute_url(video.thumbnail_url)
     return render(request, "player.html", {
-        "video": video, "source": source, "mime": mime, "thumbnail": thumbnail, "config": config,
+        "video": video, "sources": sources(video), "thumbnail": thumbnail, "config": config,
         "embed": embed, "preview": not video.published,
     })
 

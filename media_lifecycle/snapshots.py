@@ -1,9 +1,12 @@
 """Snapshots: the JSON `data` of an event is the resource exactly as the REST API shows it, plus `object`."""
 
 import copy
+import threading
 from dataclasses import dataclass, field
 
 from media_lifecycle.models import Livestream, Playlist, Video
+
+_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -18,20 +21,24 @@ class SnapshotSpec:
 
     @property
     def serializer(self):
-        from media_lifecycle.api import serializers
+        """One serializer per thread, reused: building a ModelSerializer's fields costs milliseconds, and
+        to_representation() keeps no per-object state."""
+        cache = _local.__dict__.setdefault("serializers", {})
+        if self.name not in cache:
+            from media_lifecycle.api import serializers
 
-        return getattr(serializers, self.serializer_path)
+            cache[self.name] = getattr(serializers, self.serializer_path)()
+        return cache[self.name]
 
     def snapshot(self, instance) -> dict:
-        return {"object": self.name, **self.serializer(instance).data}
+        return {"object": self.name, **self.serializer.to_representation(instance)}
 
     def previous(self, instance, model_changes: dict) -> dict:
         """API-shaped values of the changed fields before the change."""
         before = copy.copy(instance)
         for attname, value in model_changes.items():
             setattr(before, attname, value)
-        serializer = self.serializer(before)
-        fields = serializer.fields
+        fields = self.serializer.fields
         result = {}
         for attname in model_changes:
             for api_name in self.field_map.get(attname, [attname]):
@@ -64,6 +71,16 @@ def fresh(instance):
     spec = SPECS[type(instance)]
     return (spec.model._base_manager.select_related(*spec.related).prefetch_related(*spec.prefetch)
             .filter(pk=instance.pk).first())
+
+
+def reload_relations(instance):
+    """The just-saved object itself, with its many-to-many caches dropped so the snapshot reads them anew
+    (cheaper than re-reading the row, which `fresh` does when the object may be stale)."""
+    cache = getattr(instance, "_prefetched_objects_cache", None)
+    if cache:
+        for name in SPECS[type(instance)].prefetch:
+            cache.pop(name, None)
+    return instance
 
 
 def tag_names(instance) -> list[str]:

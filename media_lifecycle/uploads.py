@@ -11,7 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 SNIFF_BYTES = 8192
 TS_PACKET = 188
 POSTER_MAX_SIDE = 3840
-POSTER_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"}
+POSTER_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"}  # MPO: a camera JPEG with extra frames
 
 
 class UploadRejected(ValueError):

@@ -63,7 +63,7 @@ class WebhookForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if not self.instance._state.adding:  # the id has a default, so a new webhook has a pk already
             self.initial["tags"] = ", ".join(self.instance.tags or [])
             self.initial["events"] = self.instance.events
             del self.fields["secret"]
@@ -77,7 +77,7 @@ class WebhookForm(forms.ModelForm):
 
     def clean_secret(self):
         value = self.cleaned_data.get("secret")
-        return validate_secret(value) if value else ""
+        return validate_secret(value) if value else self.instance.secret  # empty: keep the generated one
 
 
 class AttemptInline(admin.TabularInline):

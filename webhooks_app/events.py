@@ -127,14 +127,23 @@ def insert_deliveries(event: Event, webhook_ids: list[str]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _wake_workers() -> None:
-    from webhooks_app.tasks import wake
+class _WakeWorkers:
+    """One on-commit wake-up. It remembers having run: callbacks run early (captureOnCommitCallbacks in tests)
+    stay listed while their transaction goes on, and must not silence the wake-ups of later events."""
 
-    wake()
+    def __init__(self) -> None:
+        self.done = False
+
+    def __call__(self) -> None:
+        from webhooks_app.tasks import wake
+
+        self.done = True
+        wake()
 
 
 def schedule_wake() -> None:
     """Wake the workers once per transaction, after it commits (at once outside a transaction)."""
-    if connection.in_atomic_block and any(func is _wake_workers for _sids, func, _robust in connection.run_on_commit):
+    if connection.in_atomic_block and any(isinstance(func, _WakeWorkers) and not func.done
+                                          for _sids, func, _robust in connection.run_on_commit):
         return
-    transaction.on_commit(_wake_workers, robust=True)
+    transaction.on_commit(_WakeWorkers(), robust=True)

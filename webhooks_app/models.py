@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 import secrets
 from datetime import timedelta
 
@@ -16,6 +17,9 @@ RESERVED_HEADERS = {
     "content-type", "content-length", "host", "user-agent", "webhook-id", "webhook-timestamp",
     "webhook-signature", "x-signature", "transfer-encoding", "connection",
 }
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
+# What HTTP/1.1 (and http.client, in Latin-1) can carry, without leading whitespace (which requests refuses).
+HEADER_VALUE = re.compile(r"(?:[\x21-\x7e\xa1-\xff][\t\x20-\x7e\xa0-\xff]*)?")
 SECRET_MIN, SECRET_MAX = 16, 128
 ROTATION_OVERLAP = timedelta(hours=24)
 
@@ -64,8 +68,10 @@ def validate_headers(value) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise ValidationError("Must be an object of header names to string values.")
     for name, header_value in value.items():
-        if not name or any(c in name for c in " :\r\n\t") or any(c in header_value for c in "\r\n"):
-            raise ValidationError(f"{name!r} is not a valid header.")
+        if not HEADER_NAME.fullmatch(name):
+            raise ValidationError(f"{name!r} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~).")
+        if not HEADER_VALUE.fullmatch(header_value):
+            raise ValidationError(f"The value of {name} may hold only printable Latin-1 characters.")
         if name.lower() in RESERVED_HEADERS:
             raise ValidationError(f"The {name} header is set by MediaHooks and cannot be overridden.")
     return value

@@ -87,9 +87,11 @@ def send_batch(deliveries: list[Delivery], lease_deadline: float) -> list[SendRe
     """Send each delivery; a str result cancels it (its reason), None releases it unsent.
 
     An attempt starts only while the lease has room for a whole attempt, so a slow batch can never
-    outlive its lease and be sent twice by another worker.
+    outlive its lease and be sent twice by another worker. The safety margin shrinks for short leases
+    (which need only exceed the timeout), so a fresh claim always has room to start.
     """
-    latest_start = lease_deadline - settings.WEBHOOK_TIMEOUT - LEASE_MARGIN_SECONDS
+    margin = min(LEASE_MARGIN_SECONDS, (settings.WEBHOOK_LEASE_SECONDS - settings.WEBHOOK_TIMEOUT) / 2)
+    latest_start = lease_deadline - settings.WEBHOOK_TIMEOUT - margin
 
     def one(delivery: Delivery):
         target = channels.get(delivery.channel).target(delivery)
@@ -184,16 +186,12 @@ def send_test(webhook, event_type: str | None = None) -> Delivery:
         event_type = "webhook.test"
         data = {"object": "webhook", "webhook": {"id": webhook.pk, "url": webhook.url},
                 "message": "This is a test event from MediaHooks."}
-    delivery = events.record_message(event_type, data, channel="webhook", webhook=webhook, is_test=True,
-                                     object_type="webhook", object_id=webhook.pk)
-    return send_now(delivery.pk)
-
-
-def send_now(delivery_id: str) -> Delivery:
-    """Make the first attempt of one delivery right away (the "send test event" button)."""
-    deliveries, deadline = claim(1, only=[delivery_id])
+    with transaction.atomic():  # leased before it commits, so no awake worker can take the first attempt
+        delivery = events.record_message(event_type, data, channel="webhook", webhook=webhook, is_test=True,
+                                         object_type="webhook", object_id=webhook.pk)
+        deliveries, deadline = claim(1, only=[delivery.pk])
     process(deliveries, deadline)
-    return Delivery.objects.get(pk=delivery_id)
+    return Delivery.objects.get(pk=delivery.pk)
 
 
 def run_forever(stop: threading.Event) -> None:

@@ -155,6 +155,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, guar
                                           allow_redirects=False, stream=True)
     except requests.exceptions.RequestException as exc:
         return finish(error=_transport_error(exc, timeout))
+    except UnicodeError as exc:  # a header that HTTP cannot carry (saved before validation): nothing was sent
+        return finish(error=f"invalid request header: {exc}")
     try:
         chunks, size = [], 0
         for chunk in response.iter_content(8192):

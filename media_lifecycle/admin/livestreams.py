@@ -1,6 +1,7 @@
 """Livestream admin: status badges, start / end actions and the webhooks panel."""
 
 from django.contrib import admin, messages
+from django.db import transaction
 
 from cms.exceptions import ConflictError
 from media_lifecycle.admin.widgets import badge, webhooks_panel
@@ -48,7 +49,8 @@ class LivestreamAdmin(admin.ModelAdmin):
     def _transition(self, request, queryset, verb, method):
         for stream in queryset:
             try:
-                method(stream)
+                with transaction.atomic():  # a conflict found while writing must not poison the other streams
+                    method(stream)
                 self.message_user(request, f"{stream.title}: {verb}.", messages.SUCCESS)
             except ConflictError as exc:
                 self.message_user(request, f"{stream.title}: {exc.message}", messages.ERROR)

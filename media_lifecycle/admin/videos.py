@@ -2,14 +2,41 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
+from django.forms.fields import InvalidJSONInput
 from django.utils.html import format_html, format_html_join
 
 from cms.exceptions import ConflictError
 from media_lifecycle import analytics, processing, uploads
 from media_lifecycle.admin.widgets import badge, thumbnail, webhooks_panel
-from media_lifecycle.api.fields import absolute_url, file_url
+from media_lifecycle.api.fields import METADATA_MAX_DEPTH, absolute_url, file_url, nesting_depth
 from media_lifecycle.models import ProcessingJob, Video
 from webhooks_app.url_guard import UnsafeURL, check_url
+
+
+class MetadataFormField(forms.JSONField):
+    """The metadata box, with the API's nesting limit: a deeper value exhausts the stack when parsed or saved."""
+
+    def _too_deep(self, value) -> bool:
+        return nesting_depth(value) > METADATA_MAX_DEPTH
+
+    def to_python(self, value):
+        too_deep = forms.ValidationError(f"Nested more than {METADATA_MAX_DEPTH} levels deep.")
+        try:
+            converted = super().to_python(value)
+        except RecursionError:
+            raise too_deep from None
+        if self._too_deep(converted):
+            raise too_deep
+        return converted
+
+    def bound_data(self, data, initial):
+        """Show a refused value again as the text typed, never re-encoded."""
+        try:
+            bound = super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)
+        return InvalidJSONInput(data) if self._too_deep(bound) else bound
 
 
 class VideoForm(forms.ModelForm):
@@ -18,6 +45,7 @@ class VideoForm(forms.ModelForm):
     class Meta:
         model = Video
         fields = ["title", "description", "tags", "file", "source_url", "poster", "auto_publish", "metadata"]
+        field_classes = {"metadata": MetadataFormField}
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
@@ -95,7 +123,8 @@ def _run_action(modeladmin, request, queryset, verb: str, method) -> None:
     done, refused = 0, []
     for video in queryset:
         try:
-            method(video)
+            with transaction.atomic():  # a conflict found while writing must not poison the other videos
+                method(video)
             done += 1
         except ConflictError as exc:
             refused.append(f"{video.title}: {exc.message}")

@@ -16,6 +16,7 @@ from webhooks_app.signing import SignatureError, verify
 
 CALLBACK_MAX_BYTES = 1024 * 1024
 SIGNATURE_TOLERANCE = 300
+MAX_DIMENSION = 65535  # MP4's track header holds 16-bit widths and heights; larger is nonsense, not a 500
 
 
 class RenditionSerializer(serializers.Serializer):
@@ -33,8 +34,8 @@ class CallbackSerializer(serializers.Serializer):
     renditions = RenditionSerializer(many=True, required=False)
     thumbnailUrl = serializers.URLField(max_length=2000, required=False, allow_blank=True)  # noqa: N815
     duration = serializers.FloatField(min_value=0, required=False, allow_null=True)
-    width = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    height = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    width = serializers.IntegerField(min_value=1, max_value=MAX_DIMENSION, required=False, allow_null=True)
+    height = serializers.IntegerField(min_value=1, max_value=MAX_DIMENSION, required=False, allow_null=True)
     errorMessage = serializers.CharField(max_length=5000, required=False, allow_blank=True)  # noqa: N815
     progress = serializers.FloatField(min_value=0, max_value=100, required=False)
 

@@ -38,12 +38,65 @@ class TagNamesField(serializers.ListField):
         return list(dict.fromkeys(names))
 
 
+METADATA_MAX_DEPTH = 32
+
+
+def nesting_depth(value) -> int:
+    """How deeply lists and objects nest in a JSON value, found without recursion (it may be deeper than the stack)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+class MetadataField(serializers.JSONField):
+    """Free-form JSON metadata (a JSON string in multipart forms), at most METADATA_MAX_DEPTH levels deep."""
+
+    def to_internal_value(self, data):
+        too_deep = serializers.ValidationError(f"Nested more than {METADATA_MAX_DEPTH} levels deep.")
+        if nesting_depth(data) > METADATA_MAX_DEPTH:
+            raise too_deep
+        try:
+            value = super().to_internal_value(data)
+        except RecursionError:  # a multipart JSON string too deep for the decoder itself
+            raise too_deep from None
+        if nesting_depth(value) > METADATA_MAX_DEPTH:
+            raise too_deep
+        return value
+
+
 def _comparable(value):
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return repr(float(value))  # 2 and 2.0 are one number: JavaScript clients echo 2.0 back as 2
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+def unknown_field_errors(serializer: serializers.Serializer, data) -> dict:
+    """A misspelt field must be an error, not silently dropped."""
+    return {name: ["Unknown field."] for name in data.keys() if name not in serializer.fields}
+
+
+class StrictSerializer(serializers.Serializer):
+    """A plain (action body) serializer that refuses unknown fields."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            errors = unknown_field_errors(self, data)
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
 
 class StrictModelSerializer(serializers.ModelSerializer):
@@ -56,11 +109,7 @@ class StrictModelSerializer(serializers.ModelSerializer):
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
-            errors = {}
-            allowed = set(self.fields)
-            for name in data.keys():
-                if name not in allowed:
-                    errors[name] = ["Unknown field."]
+            errors = unknown_field_errors(self, data)
             errors.update(self._server_owned_errors(data))
             if errors:
                 raise serializers.ValidationError(errors)

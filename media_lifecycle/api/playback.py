@@ -1,5 +1,6 @@
 """Player-facing API: analytics reports (anonymous, throttled) and client-side webhook configuration (staff)."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.permissions import AllowAny, IsAdminUser
@@ -7,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from media_lifecycle import analytics
+from media_lifecycle import analytics, states
 from media_lifecycle.models import ClientWebhook, PlaybackEvent, Video
 from webhooks_app.url_guard import UnsafeURL, check_scheme
 
@@ -18,6 +19,10 @@ class AnalyticsThrottle(SimpleRateThrottle):
     """ANALYTICS_THROTTLE per client address, counted in Django's cache."""
 
     scope = "analytics"
+
+    def get_rate(self) -> str:
+        # Read per request, not DRF's rate table frozen at import, so overriding the setting takes effect.
+        return settings.ANALYTICS_THROTTLE
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
@@ -39,9 +44,9 @@ class PlaybackReportSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate_videoId(self, value):  # noqa: N802
-        video = Video.objects.filter(pk=value, archived=False).first()
+        video = Video.objects.filter(pk=value, status=states.READY, archived=False).first()  # what players play
         if video is None:
-            raise serializers.ValidationError(f"Unknown video {value!r}.")
+            raise serializers.ValidationError(f"Unknown or unplayable video {value!r}.")
         self._video = video
         return value
 

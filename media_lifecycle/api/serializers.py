@@ -5,8 +5,10 @@ from rest_framework import serializers
 
 from media_lifecycle import lifecycle, uploads
 from media_lifecycle.api.fields import (
+    MetadataField,
     PayloadTooLarge,
     StrictModelSerializer,
+    StrictSerializer,
     TagNamesField,
     absolute_url,
     file_url,
@@ -59,7 +61,7 @@ class VideoSerializer(StrictModelSerializer):
     file_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    metadata = serializers.JSONField(required=False)
+    metadata = MetadataField(required=False)
 
     class Meta:
         model = Video
@@ -91,7 +93,7 @@ class VideoSerializer(StrictModelSerializer):
         try:
             self._video_info = uploads.inspect_video(upload)
         except uploads.UploadTooLarge as exc:
-            raise PayloadTooLarge(str(exc)) from None
+            raise PayloadTooLarge({"file": [str(exc)]}) from None
         except uploads.UploadRejected as exc:
             raise serializers.ValidationError(str(exc)) from None
         return upload
@@ -194,6 +196,8 @@ class PlaylistSerializer(StrictModelSerializer):
                     PlaylistItem(playlist=playlist, video_id=vid, position=index) for index, vid in enumerate(videos)
                 )
                 lifecycle.members_changed(playlist, before)
+                # The item signals may bump the revision through another instance of this playlist.
+                playlist.refresh_from_db(fields=["revision", "updated_at"])
         return playlist
 
     def create(self, validated_data):
@@ -258,5 +262,15 @@ class LivestreamCreatedSerializer(LivestreamSerializer):
         return data
 
 
-class LivestreamEndSerializer(serializers.Serializer):
-    recording = serializers.PrimaryKeyRelatedField(queryset=Video.objects.all(), required=False, allow_null=True)
+class LivestreamEndSerializer(StrictSerializer):
+    recording = serializers.CharField(max_length=40, required=False, allow_null=True,
+                                      help_text="The id of the video holding the recording.")
+
+    def validate_recording(self, value: str | None) -> Video | None:
+        """A video id, looked up after the CharField's checks (a NUL byte must not reach PostgreSQL)."""
+        if value is None:
+            return None
+        video = Video.objects.filter(pk=value).first()
+        if video is None:
+            raise serializers.ValidationError(f"Unknown video id: {value}.")
+        return video

@@ -4,11 +4,12 @@ from django.db import connection
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from cms.permissions import ModelActionPermission, PublicReadModelActionPermission
+from cms.parsers import JSONParser
+from cms.permissions import ModelActionPermission, PublicReadModelActionPermission, has_model_perm
 from media_lifecycle import analytics, processing
 from media_lifecycle.api.filters import VideoFilter
 from media_lifecycle.api.playback import StatsSerializer
@@ -39,7 +40,7 @@ class LockingMixin:
 
 
 class VideoViewSet(LockingMixin, viewsets.ModelViewSet):
-    """Videos. Anonymous users (and users without the view permission) see published, ready videos only."""
+    """Videos. Anonymous users (and users without the view or change permission) see public videos only."""
 
     serializer_class = VideoSerializer
     permission_classes = [PublicReadModelActionPermission]
@@ -54,8 +55,7 @@ class VideoViewSet(LockingMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         queryset = Video.objects.select_related("created_by").prefetch_related("tags")
-        user = self.request.user
-        if not (user and user.is_authenticated and user.has_perm("media_lifecycle.view_video")):
+        if not has_model_perm(self.request.user, Video, "view"):
             queryset = queryset.public()
         return self.lockable(queryset)
 

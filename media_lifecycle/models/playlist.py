@@ -4,7 +4,7 @@ from django.db import models
 
 from media_lifecycle.models.ids import playlist_id
 from media_lifecycle.models.tag import Tag
-from media_lifecycle.models.tracking import TrackedModel
+from media_lifecycle.models.tracking import LifecycleQuerySet, TrackedModel
 
 
 class Playlist(TrackedModel):
@@ -27,6 +27,8 @@ class PlaylistItem(models.Model):
     playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="items")
     video = models.ForeignKey("media_lifecycle.Video", on_delete=models.CASCADE, related_name="playlist_items")
     position = models.PositiveIntegerField(default=0)
+
+    objects = LifecycleQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]

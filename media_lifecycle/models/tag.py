@@ -2,12 +2,16 @@
 
 from django.db import models
 
+from media_lifecycle.models.tracking import LifecycleQuerySet
+
 TAG_MAX_LENGTH = 64
 
 
 class Tag(models.Model):
     name = models.CharField(max_length=TAG_MAX_LENGTH, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LifecycleQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

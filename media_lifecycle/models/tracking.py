@@ -22,6 +22,20 @@ def _plain(value):
     return value
 
 
+class LifecycleQuerySet(models.QuerySet):
+    """A bulk `delete()` is one lifecycle unit of work, like `Model.delete()`: without it each cascaded row
+    (a playlist's items, a tag's media) would flush its own event before the rest of the delete had happened."""
+
+    def delete(self):
+        from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
+
+        with unit_of_work():
+            return super().delete()
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+
 class TrackedModel(models.Model):
     """Base for media: `save()` writes only changed fields, bumps `revision`, and skips no-op saves."""
 
@@ -32,6 +46,8 @@ class TrackedModel(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    objects = LifecycleQuerySet.as_manager()
+
     class Meta:
         abstract = True
 
@@ -40,6 +56,15 @@ class TrackedModel(models.Model):
         instance = super().from_db(db, field_names, values)
         instance._loaded = instance.tracked_values()
         return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        """Reloaded values become the baseline that changes are measured against (a later save is not a change)."""
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        reloaded = self.tracked_values()
+        if fields is not None:
+            names = {self._meta.get_field(name).attname for name in fields}
+            reloaded = {name: value for name, value in reloaded.items() if name in names}
+        self._loaded = {**getattr(self, "_loaded", {}), **reloaded}
 
     def tracked_values(self) -> dict:
         deferred = self.get_deferred_fields()
@@ -55,6 +80,10 @@ class TrackedModel(models.Model):
         if loaded is None:
             return {}
         current = self.tracked_values()
+        unread = [name for name in current if name not in loaded]  # deferred when loaded, assigned since
+        if unread:
+            stored = type(self)._base_manager.filter(pk=self.pk).values(*unread).first() or {}
+            loaded = {**loaded, **{name: _plain(value) for name, value in stored.items()}}
         return {name: old for name, old in loaded.items() if name in current and current[name] != old}
 
     def validate_change(self, changes: dict) -> None:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from media_lifecycle import states
 from media_lifecycle.models.ids import video_id
 from media_lifecycle.models.tag import Tag
-from media_lifecycle.models.tracking import TrackedModel
+from media_lifecycle.models.tracking import LifecycleQuerySet, TrackedModel
 
 
 def source_upload_path(video: "Video", filename: str) -> str:
@@ -22,7 +22,7 @@ def poster_upload_path(video: "Video", filename: str) -> str:
     return f"posters/{video.pk}/poster-{secrets.token_hex(4)}.jpg"
 
 
-class VideoQuerySet(models.QuerySet):
+class VideoQuerySet(LifecycleQuerySet):
     """Note: QuerySet.update() and bulk_create() skip the lifecycle hooks (no events, no new revision);
     code that should fire events saves instances or calls the model's actions."""
 

@@ -10,6 +10,10 @@ import imageio_ffmpeg
 DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 VIDEO_STREAM = re.compile(r"Stream #\S+.*?: Video: .*?(\d{2,5})x(\d{2,5})")
 ERROR_LINES = 4
+COMPONENT = re.compile(r"^(?:\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*)+")  # "[h264 @ 0x55d…] ", ffmpeg's log prefix
+BANNER = ("ffmpeg version", "built with", "configuration:", "lib", "Input #", "Metadata:", "Stream #")
+TRAILERS = ("Task finished with error code", "Terminating thread with return code", "Conversion failed!",
+            "At least one output file must be specified")
 
 
 class FFmpegError(RuntimeError):
@@ -28,15 +32,15 @@ def executable() -> str:
 
 
 def _reason(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith(("ffmpeg version", "built with", "configuration:",
-                                                             "lib", "Input #", "Metadata:", "Stream #"))]
+    """ffmpeg's last distinct messages, without log prefixes, banners and generic trailers (the real cause)."""
+    lines = [COMPONENT.sub("", line.strip()) for line in stderr.splitlines() if line.strip()]
+    useful = [line for line in dict.fromkeys(lines) if line and not line.startswith(BANNER + TRAILERS)]
     return " | ".join((useful or lines or ["ffmpeg gave no reason"])[-ERROR_LINES:])
 
 
 def run(args: list[str], *, timeout: float) -> str:
     """Run ffmpeg; returns stderr, or raises FFmpegError with ffmpeg's reason."""
-    command = [executable(), "-hide_banner", "-nostdin", *args]
+    command = [executable(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]  # stderr: errors only
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

@@ -65,6 +65,9 @@ class WebhookSerializer(serializers.ModelSerializer):
                 errors["secret"] = ["Use POST /api/webhooks/{id}/rotate-secret/ to change the secret."]
             if errors:
                 raise serializers.ValidationError(errors)
+            if self.instance is not None and "secret" in data:  # the masked secret echoed back (GET, edit, PUT)
+                data = data.copy()
+                data.pop("secret")
         return super().to_internal_value(data)
 
     def get_last_delivery(self, webhook) -> dict | None:

@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand
 
 from webhooks_app import relay
 
+SENTINEL_EXIT_GRACE_SECONDS = 0.5
+
 
 class Command(BaseCommand):
     help = ("Runs the task-queue cluster (django-q2) and the delivery relay that sends due retries and takes "
@@ -36,5 +38,13 @@ class Command(BaseCommand):
             relay.run_forever(stop)
         finally:
             if cluster is not None:
-                cluster.stop()
+                stop_cluster(cluster)
         self.stdout.write("runworker: stopped.")
+
+
+def stop_cluster(cluster) -> None:
+    """Stop the django-q2 cluster, unless a SIGTERM sent to the whole process group already ended its sentinel:
+    setting the stop event would then wait forever for the dead sentinel to wake (a multiprocessing Condition)."""
+    cluster.sentinel.join(SENTINEL_EXIT_GRACE_SECONDS)
+    if cluster.sentinel.is_alive():
+        cluster.stop()

@@ -1,0 +1,194 @@
+"""The three measurements of `make bench`, each run in its own process on the throwaway database."""
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+import requests
+from django.conf import settings
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from media_lifecycle import lifecycle, snapshots
+from media_lifecycle.models import Tag, Video
+from webhooks_app import events
+from webhooks_app.models import Delivery, Event, Webhook
+
+
+def receiver_stats(url: str) -> dict:
+    base = url.rsplit("/", 1)[0]
+    with urllib.request.urlopen(f"{base}/stats", timeout=10) as answer:  # noqa: S310 (the local receiver)
+        return json.loads(answer.read())
+
+
+def receiver_reset(url: str) -> None:
+    base = url.rsplit("/", 1)[0]
+    urllib.request.urlopen(f"{base}/reset", timeout=10).close()  # noqa: S310
+
+
+def _median_us(action, runs: int) -> float:
+    samples = []
+    for index in range(runs):
+        start = time.perf_counter_ns()
+        action(index)
+        samples.append((time.perf_counter_ns() - start) / 1000)
+    return statistics.median(samples)
+
+
+def _queries(action) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        action(10**6)
+    return len(captured.captured_queries)
+
+
+def _webhooks(count: int, url: str) -> None:
+    Webhook.objects.all().delete()
+    Webhook.objects.bulk_create(Webhook(url=url, events=["*"], tags=["news"]) for _ in range(count))
+
+
+def savepath(url: str, *, quick: bool = False) -> dict:
+    """Median cost of a create and an update (ORM and API), hooks off versus on, with 0/10/100 webhooks."""
+    runs = 60 if quick else 400
+    news, _ = Tag.objects.get_or_create(name="news")
+    staff = _staff()
+    client = APIClient()
+    client.force_authenticate(staff)
+    video = Video.objects.create(title="bench")
+    video.tags.add(news)
+    api_video = client.post("/api/videos/", {"title": "bench api", "tags": ["news"]}, format="json").json()["id"]
+
+    operations = {
+        "ORM create": lambda i: Video.objects.create(title=f"created {i}"),
+        "ORM update": lambda i: _update(video, i),
+        "API create (POST)": lambda i: client.post("/api/videos/", {"title": f"api {i}", "tags": ["news"]},
+                                                  format="json"),
+        "API update (PATCH)": lambda i: client.patch(f"/api/videos/{api_video}/", {"title": f"api {i}"},
+                                                    format="json"),
+    }
+    rows = []
+    for count in (0, 10, 100):
+        _webhooks(count, url)
+        for name, action in operations.items():
+            action(-1)  # warm caches
+            lifecycle.disconnect()
+            try:
+                off = _median_us(action, runs)
+                queries_off = _queries(action)
+            finally:
+                lifecycle.connect()
+            on = _median_us(action, runs)
+            rows.append({"operation": name, "webhooks": count, "off_us": off, "on_us": on,
+                         "queries_off": queries_off, "queries_on": _queries(action)})
+        Delivery.objects.all().delete()
+    return {"rows": rows}
+
+
+def _update(video: Video, index: int) -> None:
+    video.title = f"updated {index}"
+    video.save()
+
+
+def _staff():
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model()
+    return users.objects.filter(username="bench").first() or users.objects.create_superuser("bench", "", "bench")
+
+
+def _sample_body() -> tuple[str, dict, list[str]]:
+    video = Video.objects.create(title="Throughput sample", description="x" * 200, metadata={"series": "bench"})
+    video.tags.add(Tag.objects.get_or_create(name="news")[0])
+    return "video.updated", snapshots.spec_for(Video).snapshot(video), ["news"]
+
+
+def _pending(n: int, event_type: str, data: dict, tags: list[str]) -> None:
+    for start in range(0, n, 200):
+        with transaction.atomic():
+            for _ in range(min(200, n - start)):
+                events.record(event_type, data, tags=tags)
+
+
+def _worker(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "manage.py", "runworker", *args], cwd=settings.BASE_DIR,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_count(url: str, n: int, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stats = receiver_stats(url)
+        if len(stats["arrivals"]) >= n:
+            return stats
+        time.sleep(0.2)
+    raise RuntimeError(f"only {len(receiver_stats(url)['arrivals'])} of {n} deliveries arrived in {timeout} s")
+
+
+def throughput(url: str, *, quick: bool = False) -> dict:
+    """Deliveries per second for 1 and 2 relay-only worker processes, and a bare requests loop."""
+    n = 600 if quick else 4000
+    event_type, data, tags = _sample_body()
+    _webhooks(1, url)
+    sample = events.encode_body("evt_sample", event_type, timezone.now(), data)
+
+    receiver_reset(url)
+    session = requests.Session()
+    start = time.perf_counter()
+    for _ in range(n):
+        session.post(url, data=sample, headers={"Content-Type": "application/json"}, timeout=10)
+    bare = n / (time.perf_counter() - start)
+
+    rates = {}
+    for workers in (1, 2):
+        Delivery.objects.all().delete()
+        Event.objects.all().delete()
+        _pending(n, event_type, data, tags)
+        receiver_reset(url)
+        processes = [_worker("--no-cluster") for _ in range(workers)]
+        try:
+            stats = _wait_count(url, n, timeout=300)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(20)
+        times = sorted(stats["arrivals"].values())
+        rates[workers] = (n - 1) / (times[-1] - times[0])
+    return {"n": n, "body_bytes": len(sample), "bare_per_s": bare, "workers": rates}
+
+
+def latency(url: str, *, quick: bool = False) -> dict:
+    """Commit-to-receipt milliseconds for events committed one at a time, with one full runworker."""
+    n = 60 if quick else 300
+    event_type, data, tags = _sample_body()
+    _webhooks(1, url)
+    Delivery.objects.all().delete()
+    receiver_reset(url)
+    worker = _worker()
+    try:
+        _warm_up(url, event_type, data, tags)
+        committed = {}
+        for _ in range(n):
+            marks = []
+            with transaction.atomic():
+                transaction.on_commit(lambda marks=marks: marks.append(time.time()))
+                event = events.record(event_type, data, tags=tags)
+            committed[event.id] = marks[0]
+            time.sleep(0.02)
+        stats = _wait_count(url, n + 1, timeout=120)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    arrivals = stats["arrivals"]
+    return {"latencies_ms": [(arrivals[eid] - at) * 1000 for eid, at in committed.items()]}
+
+
+def _warm_up(url: str, event_type: str, data: dict, tags: list[str]) -> None:
+    """Wait until the worker delivers one event, so start-up time is not counted."""
+    with transaction.atomic():
+        events.record(event_type, data, tags=tags)
+    _wait_count(url, 1, timeout=60)

@@ -1,0 +1,123 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server, a clip the
+browser can decode, and the folder for screenshots.
+
+Without /usr/bin/chromium these tests are skipped, loudly; with MEDIAHOOKS_REQUIRE_BROWSER=1 (CI) they fail.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from media_lifecycle import states
+from media_lifecycle.models import Video
+from tests.conftest import ROOT
+from tests.player.conftest import LOCAL_CLIENT, throttle_key
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "test-artifacts"
+H264 = 'video/mp4; codecs="avc1.42E01E"'
+
+
+@pytest.fixture(scope="package")
+def browser():
+    if not CHROMIUM.exists():
+        reason = (f"BROWSER TESTS NOT RUN: {CHROMIUM} is missing. Install Debian's Chromium with "
+                  "`apt-get update && apt-get install -y chromium` (never `playwright install`).")
+        if os.environ.get("MEDIAHOOKS_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason + " MEDIAHOOKS_REQUIRE_BROWSER=1 makes this a failure.", pytrace=False)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread while it lives, which Django's async-safety check
+    # mistakes for async code; the tests' ORM calls are synchronous. Package scope: restored after tests/e2e.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 820})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def site(live_server, settings, transactional_db) -> str:
+    """The live server's base URL, also used for the absolute media URLs the pages carry."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    cache.delete(throttle_key(LOCAL_CLIENT))  # the browser's analytics start with a fresh throttle history
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="package")
+def browser_clip(browser, tmp_path_factory) -> tuple[bytes, str]:
+    """An 8-second clip this Chromium decodes: the demo's H.264 MP4 when it can (Debian's build can), else VP8
+    WebM made with the same bundled ffmpeg (builds without proprietary codecs)."""
+    from media_lifecycle.processor import ffmpeg
+
+    folder = tmp_path_factory.mktemp("browser-clip")
+    probe = browser.new_page()
+    try:
+        h264 = probe.evaluate("type => document.createElement('video').canPlayType(type)", H264)
+    finally:
+        probe.close()
+    if h264:
+        path = folder / "clip.mp4"
+        ffmpeg.make_test_clip(path, seconds=8, width=320, height=240)
+        return path.read_bytes(), "mp4"
+    import imageio_ffmpeg
+
+    path = folder / "clip.webm"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi",
+                    "-i", "testsrc2=size=320x240:rate=25:duration=8", "-c:v", "libvpx", "-b:v", "300k", str(path)],
+                   check=True, timeout=60)
+    return path.read_bytes(), "webm"
+
+
+@pytest.fixture
+def playable_video(site, browser_clip) -> Video:
+    """A published, ready video whose only rendition is a clip stored (and served) under MEDIA_ROOT."""
+    content, fmt = browser_clip
+    name = default_storage.save(f"e2e/clip.{fmt}", ContentFile(content))
+    poster = default_storage.save("e2e/poster.png", ContentFile(_poster_png()))
+    return Video.objects.create(
+        title="Colour bars", description="A test pattern, made with ffmpeg for the browser tests.",
+        status=states.READY, published=True, published_at=timezone.now(), duration_seconds=8, width=320,
+        height=240, thumbnail_url=default_storage.url(poster),
+        renditions=[{"quality": "240p", "format": fmt, "url": default_storage.url(name), "size_bytes": len(content)}],
+    )
+
+
+def _poster_png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (320, 240), (40, 90, 160)).save(buffer, "PNG")
+    return buffer.getvalue()

@@ -1,0 +1,95 @@
+"""`python manage.py webhook_receiver [--port N] [--secret S]`: a local subscriber for trying MediaHooks out.
+It serves on 127.0.0.1, prints each incoming webhook and checks both of its signatures."""
+
+import hmac
+import json
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from django.core.management.base import BaseCommand, CommandError
+
+from webhooks_app.signing import plain_signature, standard_signature
+
+TOLERANCE = 300
+
+
+def check_standard(secret: str, headers, body: bytes) -> str:
+    msg_id, stamp, signatures = (headers.get("webhook-id"), headers.get("webhook-timestamp"),
+                                 headers.get("webhook-signature"))
+    if not (msg_id and stamp and signatures):
+        return "missing headers"
+    try:
+        age = abs(time.time() - int(stamp))
+        expected = standard_signature(secret, msg_id, int(stamp), body)
+    except ValueError as exc:
+        return f"unreadable ({exc})"
+    if not any(hmac.compare_digest(candidate, expected) for candidate in signatures.split()):
+        return "INVALID"
+    return "valid" if age <= TOLERANCE else f"valid but {age:.0f} s old"
+
+
+def check_plain(secret: str, headers, body: bytes) -> str:
+    signature = headers.get("X-Signature")
+    if not signature:
+        return "missing header"
+    return "valid" if hmac.compare_digest(signature.lower(), plain_signature(secret, body)) else "INVALID"
+
+
+class Command(BaseCommand):
+    help = "Receives webhooks on 127.0.0.1 and prints them, with the Standard Webhooks and X-Signature checks."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=9000, help="Port on 127.0.0.1 (default 9000).")
+        parser.add_argument("--secret", default="", help="The webhook's secret, to check the signatures.")
+        parser.add_argument("--status", type=int, default=200,
+                            help="HTTP status to answer with (e.g. 500 to watch retries; default 200).")
+
+    def handle(self, *args, port: int, secret: str, status: int, **options):
+        if not 100 <= status <= 599:
+            raise CommandError("--status must be an HTTP status code (100–599).")
+        out = self.stdout
+        style = self.style
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                out.write(style.MIGRATE_HEADING(f"\n{time.strftime('%H:%M:%S')}  POST {self.path}  "
+                                                f"({len(body)} bytes)"))
+                for name in ("webhook-id", "webhook-timestamp", "webhook-signature", "X-Signature", "User-Agent"):
+                    if self.headers.get(name):
+                        out.write(f"  {name}: {self.headers.get(name)}")
+                if secret:
+                    for label, verdict in (("Standard Webhooks signature", check_standard(secret, self.headers, body)),
+                                           ("X-Signature", check_plain(secret, self.headers, body))):
+                        painted = style.SUCCESS(verdict) if verdict.startswith("valid") else style.ERROR(verdict)
+                        out.write(f"  {label}: {painted}")
+                else:
+                    out.write("  (no --secret given: signatures not checked)")
+                try:
+                    out.write(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
+                except ValueError:
+                    out.write(body.decode("utf-8", errors="replace")[:2000])
+                answer = json.dumps({"received": True}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+                out.write(f"  → answered {status}")
+
+        try:
+            server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on 127.0.0.1:{port}: {exc}") from None
+        self.stdout.write(f"Listening on http://127.0.0.1:{port}/ — point a webhook there. Ctrl-C stops.")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopped.")
+        finally:
+            server.server_close()
