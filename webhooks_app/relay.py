@@ -106,55 +106,81 @@ def send_batch(deliveries: list[Delivery], lease_deadline: float) -> list[SendRe
     return list(_executor().map(one, deliveries))
 
 
+def _still_held(deliveries: list[Delivery]) -> set[str]:
+    """The deliveries whose lease is still ours, locked until the outcome is written (PostgreSQL row locks;
+    SQLite's BEGIN IMMEDIATE already serialises writers). A worker that overran its lease must not
+    overwrite the newer outcome of the worker that took the delivery over."""
+    token = deliveries[0].lease_token
+    rows = Delivery.objects.filter(pk__in=[d.pk for d in deliveries], lease_token=token)
+    if connection.features.has_select_for_update:
+        rows = rows.select_for_update()
+    return set(rows.values_list("pk", flat=True))
+
+
+def _judge(delivery: Delivery, result: SendResult | str | None, now) -> tuple[DeliveryAttempt | None,
+                                                                               Outcome | None]:
+    """Apply one attempt's result to its delivery (in memory): the attempt row and the outcome, if any."""
+    delivery.lease_token = None
+    delivery.lease_expires_at = None
+    if result is None:
+        return None, None
+    if isinstance(result, str):
+        delivery.status = Delivery.Status.CANCELLED
+        delivery.last_error = f"cancelled: {result}"
+        delivery.completed_at = now
+        delivery.next_attempt_at = None
+        return None, None
+    delivery.attempt_count += 1
+    delivery.last_status_code = result.status_code
+    attempt = DeliveryAttempt(
+        delivery=delivery, number=delivery.attempt_count, url=result.url,
+        started_at=result.started_at, duration_ms=result.duration_ms, status_code=result.status_code,
+        success=result.ok, error=result.error, request_headers=result.request_headers,
+        response_headers=result.response_headers, response_body=result.response_body,
+    )
+    gone = result.status_code == 410 and not channels.get(delivery.channel).retry_on_gone
+    if result.ok:
+        delivery.status = Delivery.Status.SUCCEEDED
+        delivery.last_error = ""
+        delivery.completed_at = now
+        delivery.next_attempt_at = None
+        return attempt, Outcome(delivery, result, final=True)
+    delivery.last_error = result.error
+    delay = None if gone else retry.next_delay(
+        delivery.attempt_count, settings.WEBHOOK_RETRY_SCHEDULE, settings.WEBHOOK_RETRY_JITTER,
+        status_code=result.status_code, retry_after=result.retry_after,
+    )
+    if delay is None:
+        delivery.status = Delivery.Status.FAILED
+        delivery.completed_at = now
+        delivery.next_attempt_at = None
+    else:
+        delivery.next_attempt_at = result.finished_at + timedelta(seconds=delay)
+    return attempt, Outcome(delivery, result, final=delay is None, gone=gone)
+
+
 def settle(deliveries: list[Delivery], results: list[SendResult | str | None]) -> None:
     """Record attempts and outcomes in bulk, then let each channel apply its consequences."""
+    if not deliveries:
+        return
     now = timezone.now()
-    schedule = settings.WEBHOOK_RETRY_SCHEDULE
-    attempts: list[DeliveryAttempt] = []
-    outcomes: dict[str, list[Outcome]] = {}
-    for delivery, result in zip(deliveries, results, strict=True):
-        delivery.lease_token = None
-        delivery.lease_expires_at = None
-        if result is None:
-            continue
-        if isinstance(result, str):
-            delivery.status = Delivery.Status.CANCELLED
-            delivery.last_error = f"cancelled: {result}"
-            delivery.completed_at = now
-            delivery.next_attempt_at = None
-            continue
-        delivery.attempt_count += 1
-        delivery.last_status_code = result.status_code
-        attempts.append(DeliveryAttempt(
-            delivery=delivery, number=delivery.attempt_count, url=result.url,
-            started_at=result.started_at, duration_ms=result.duration_ms, status_code=result.status_code,
-            success=result.ok, error=result.error, request_headers=result.request_headers,
-            response_headers=result.response_headers, response_body=result.response_body,
-        ))
-        gone = result.status_code == 410 and not channels.get(delivery.channel).retry_on_gone
-        if result.ok:
-            delivery.status = Delivery.Status.SUCCEEDED
-            delivery.last_error = ""
-            delivery.completed_at = now
-            delivery.next_attempt_at = None
-            final = True
-        else:
-            delivery.last_error = result.error
-            delay = None if gone else retry.next_delay(
-                delivery.attempt_count, schedule, settings.WEBHOOK_RETRY_JITTER,
-                status_code=result.status_code, retry_after=result.retry_after,
-            )
-            final = delay is None
-            if final:
-                delivery.status = Delivery.Status.FAILED
-                delivery.completed_at = now
-                delivery.next_attempt_at = None
-            else:
-                delivery.next_attempt_at = result.finished_at + timedelta(seconds=delay)
-        outcomes.setdefault(delivery.channel, []).append(Outcome(delivery, result, final=final, gone=gone))
     with transaction.atomic():
+        held = _still_held(deliveries)
+        if len(held) < len(deliveries):
+            logger.warning("%d delivery(ies) lost their lease before their outcome was recorded; "
+                           "the worker that took them over decides.", len(deliveries) - len(held))
+        kept, attempts, outcomes = [], [], {}
+        for delivery, result in zip(deliveries, results, strict=True):
+            if delivery.pk not in held:
+                continue
+            attempt, outcome = _judge(delivery, result, now)
+            kept.append(delivery)
+            if attempt is not None:
+                attempts.append(attempt)
+            if outcome is not None:
+                outcomes.setdefault(delivery.channel, []).append(outcome)
         DeliveryAttempt.objects.bulk_create(attempts)
-        Delivery.objects.bulk_update(deliveries, SETTLED_FIELDS)
+        Delivery.objects.bulk_update(kept, SETTLED_FIELDS)
         for name, channel_outcomes in outcomes.items():
             channels.get(name).settle(channel_outcomes)
 

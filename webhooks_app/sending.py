@@ -16,6 +16,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
+from urllib3.util import Timeout
 
 from webhooks_app import retry
 from webhooks_app.url_guard import is_public_address
@@ -151,8 +152,9 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, guar
                           request_headers=result_headers, **kwargs)
 
     try:
-        response = session(guarded).post(url, data=body, headers=headers, timeout=(timeout, timeout),
-                                          allow_redirects=False, stream=True)
+        response = session(guarded).post(url, data=body, headers=headers,
+                                         timeout=Timeout(connect=timeout, read=timeout, total=timeout),
+                                         allow_redirects=False, stream=True)
     except requests.exceptions.RequestException as exc:
         return finish(error=_transport_error(exc, timeout))
     except UnicodeError as exc:  # a header that HTTP cannot carry (saved before validation): nothing was sent

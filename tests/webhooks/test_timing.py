@@ -140,3 +140,27 @@ def test_a_settled_attempt_releases_its_lease(receiver, make_webhook, clock, set
     assert delivery.lease_token is None and delivery.lease_expires_at is None
     clock.move_to(delivery.next_attempt_at)
     assert relay.drain() == 1
+
+
+def test_a_worker_that_overran_its_lease_cannot_overwrite_the_outcome_of_the_worker_that_took_over(
+        receiver, make_webhook, clock, settings):
+    # Given worker A claimed a delivery and stalled past its lease
+    settings.WEBHOOK_RETRY_SCHEDULE = [5.0]
+    make_webhook(receiver.url)
+    receiver.answer(Answer(200), Answer(500))
+    delivery = record()
+    stalled, stalled_deadline = relay.claim()
+    assert [d.pk for d in stalled] == [delivery.pk]
+    clock.move_to(START + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS))
+
+    # When worker B takes it over and succeeds, and A finally records its (failed) attempt
+    taken, deadline = relay.claim()
+    assert [d.pk for d in taken] == [delivery.pk]
+    relay.process(taken, deadline)
+    relay.settle(stalled, relay.send_batch(stalled, stalled_deadline + 3600))
+
+    # Then B's success stands, with exactly one recorded attempt
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert delivery.attempt_count == 1
+    assert [a.success for a in delivery.attempts.all()] == [True]
