@@ -221,6 +221,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_THROTTLE_RATES": {"analytics": ANALYTICS_THROTTLE},
+    # Reverse proxies in front of the app: throttles trust X-Forwarded-For only that many hops deep.
+    "NUM_PROXIES": env.get_int("NUM_PROXIES", 0, minimum=0),
     "EXCEPTION_HANDLER": "cms.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -7,7 +7,8 @@ class MediaLifecycleConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from media_lifecycle import catalog, lifecycle, processing  # noqa: F401  (processing registers channels)
+        from media_lifecycle import catalog, lifecycle, processing
 
         catalog.register_events()
         lifecycle.connect()
+        processing.connect()

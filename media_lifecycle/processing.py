@@ -6,6 +6,7 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models.signals import post_delete
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,7 +45,13 @@ def reprocess(video: Video) -> None:
 
 
 def start_run(video: Video) -> list[ProcessingJob]:
-    """Create the transcode and thumbnail jobs of a new run and queue their signed requests."""
+    """Create the transcode and thumbnail jobs of a new run and queue their signed requests; requests of
+    earlier runs that the processor has not accepted yet are not sent any more."""
+    superseded = ProcessingJob.objects.filter(video=video, status=ProcessingJob.Status.PENDING)
+    for job in superseded:
+        events.cancel_pending(job.request_id, reason=f"superseded by processing run {video.processing_run + 1}")
+    superseded.update(status=ProcessingJob.Status.FAILED, completed_at=timezone.now(),
+                      error_message=f"superseded by processing run {video.processing_run + 1}")
     video.processing_run += 1
     video.save()
     jobs = []
@@ -144,7 +151,7 @@ def apply_callback(job: ProcessingJob, body: dict) -> Video:
             return video  # a superseded run: keep the job's record, leave the video alone
         if job.task == ProcessingJob.Task.THUMBNAIL:
             url = body.get("thumbnail_url") or body.get("processed_url")
-            if kind == "processed" and url:
+            if kind == "processed" and url and not video.poster:  # an editor's poster wins
                 video.thumbnail_url = url
                 video.save()
             return video
@@ -166,7 +173,7 @@ def _succeed(video: Video, body: dict) -> None:
     for name in ("duration_seconds", "width", "height"):
         if body.get(name) is not None:
             setattr(video, name, body[name])
-    if body.get("thumbnail_url"):
+    if body.get("thumbnail_url") and not video.poster:
         video.thumbnail_url = body["thumbnail_url"]
     if video.auto_publish and not video.archived:
         video.published = True
@@ -243,6 +250,18 @@ def _unreachable(job: ProcessingJob, video: Video, error: str) -> None:
     elif video.status == states.FAILED:
         video.error_message = message  # a reprocess of a failed video that never reached the processor
         video.save()
+
+
+def job_deleted(sender, instance: ProcessingJob, **kwargs) -> None:
+    """A deleted job (its video was deleted) needs neither its request nor its callbacks any more."""
+    events.cancel_pending(instance.request_id, reason="the processing job was deleted")
+    for pk in Delivery.objects.filter(channel="processor-callback", event__object_id=instance.pk,
+                                      status=Delivery.Status.PENDING).values_list("pk", flat=True):
+        events.cancel_pending(pk, reason="the processing job was deleted")
+
+
+def connect() -> None:
+    post_delete.connect(job_deleted, sender=ProcessingJob, dispatch_uid="processing-job-deleted")
 
 
 def _callback_target(delivery: Delivery) -> Target:

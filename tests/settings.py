@@ -22,6 +22,10 @@ Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 # A file (not :memory:) for SQLite, so worker subprocesses started by tests share the test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+else:
+    # Threads of the live server and of the tests must not keep sessions open: the test database is
+    # dropped at the end.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

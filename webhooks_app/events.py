@@ -91,6 +91,17 @@ def replay(webhook: Webhook, event_ids: list[str]) -> int:
     return len(event_ids)
 
 
+def cancel_pending(delivery_id: str | None, *, reason: str) -> bool:
+    """Stop a delivery that is no longer wanted. A worker holding it mid-attempt loses its lease, so its
+    outcome is not recorded either. Returns whether a pending delivery was cancelled."""
+    if delivery_id is None:
+        return False
+    return bool(Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING).update(
+        status=Delivery.Status.CANCELLED, last_error=f"cancelled: {reason}", completed_at=timezone.now(),
+        next_attempt_at=None, lease_token=None, lease_expires_at=None,
+    ))
+
+
 def _new_event(event_type: str, data: dict, *, tags: list[str], object_type: str, object_id: str,
                internal: bool = False) -> Event:
     now = timezone.now()

@@ -31,6 +31,8 @@ def check_scheme(url: str) -> tuple[str, str, int]:
     """Parse an http(s) URL into (scheme, host, port), or raise UnsafeURL saying what is wrong."""
     if not isinstance(url, str) or not url:
         raise UnsafeURL("Enter a URL.")
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        raise UnsafeURL("The URL contains spaces or control characters.")
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -1,7 +1,6 @@
 """`POST /api/callbacks/processing/{job_id}/`: the processor reports progress, success or failure (SPEC §7)."""
 
 import ipaddress
-import json
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -10,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cms.parsers import json_object
 from media_lifecycle import processing
 from media_lifecycle.models import ProcessingJob
 from webhooks_app.signing import SignatureError, verify
@@ -113,13 +113,7 @@ class ProcessingCallbackView(APIView):
         job = ProcessingJob.objects.filter(pk=job_id).first()
         if job is None:
             return Response({"detail": f"No processing job {job_id}."}, status=status.HTTP_404_NOT_FOUND)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return Response({"detail": f"The body is not valid JSON: {exc}."}, status=status.HTTP_400_BAD_REQUEST)
-        if not isinstance(payload, dict):
-            return Response({"detail": "The body must be a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
-        serializer = CallbackSerializer(data=payload, context={"job": job})
+        serializer = CallbackSerializer(data=json_object(body), context={"job": job})
         serializer.is_valid(raise_exception=True)
         video = processing.apply_callback(job, serializer.snake_case())
         return Response({"job": job.pk, "video": video.pk, "status": video.status})

@@ -37,7 +37,8 @@ class ClientWebhook(models.Model):
     """A URL the player itself POSTs progress to while a video plays (an LMS tracking watch time)."""
 
     id = models.CharField(primary_key=True, max_length=40, default=client_webhook_id, editable=False)
-    url = models.URLField("URL", max_length=2000)
+    # Not a URLField: browsers call it, and intranet hosts such as http://moodle/track are valid targets.
+    url = models.CharField("URL", max_length=2000, help_text="http(s) URL the player POSTs to.")
     description = models.CharField(max_length=255, blank=True)
     request_field = models.CharField(max_length=64, help_text="Query parameter of the player URL to read.")
     response_field = models.CharField(max_length=64, help_text="Form field the value is sent as.")

@@ -1,6 +1,5 @@
 """The built-in processor's endpoint: it speaks the SPEC §7 protocol like any external processor."""
 
-import json
 
 from django.conf import settings
 from django_q.tasks import async_task
@@ -10,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cms.parsers import json_object
 from webhooks_app.signing import SignatureError, verify
 from webhooks_app.url_guard import UnsafeURL, check_scheme
 
@@ -52,11 +52,7 @@ class BuiltinProcessorView(APIView):
             verify(settings.PROCESSOR_SECRET, request.headers, body)
         except SignatureError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_401_UNAUTHORIZED)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return Response({"detail": f"The body is not valid JSON: {exc}."}, status=status.HTTP_400_BAD_REQUEST)
-        serializer = JobRequestSerializer(data=payload)
+        serializer = JobRequestSerializer(data=json_object(body))
         serializer.is_valid(raise_exception=True)
         job = dict(serializer.validated_data)
         async_task("media_lifecycle.processor.tasks.run_job", job, task_name=f"process {job['jobId']}",

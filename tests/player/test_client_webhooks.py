@@ -56,7 +56,7 @@ def test_rpm_outside_1_to_60_is_refused(staff_api, rpm):
 
 
 @pytest.mark.parametrize("url", ["ftp://lms.example.com/track", "javascript:alert(1)", "file:///etc/passwd",
-                                 "lms.example.com/track"])
+                                 "lms.example.com/track", "http://lms.example.com/a b", "http://lms\n.example.com/"])
 def test_non_http_url_is_refused(staff_api, url):
     answer = staff_api.post("/api/client-webhooks/", {**BODY, "url": url}, format="json")
 
@@ -66,7 +66,7 @@ def test_non_http_url_is_refused(staff_api, url):
 
 
 @pytest.mark.parametrize("url", ["http://10.0.0.5/lms/track", "http://127.0.0.1:8080/hook",
-                                 "http://lms.intranet/track"])
+                                 "http://lms.intranet/track", "http://moodle/track"])
 def test_private_intranet_url_is_accepted(staff_api, url):
     answer = staff_api.post("/api/client-webhooks/", {**BODY, "url": url}, format="json")
 

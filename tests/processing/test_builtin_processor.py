@@ -187,6 +187,14 @@ def test_builtin_processor_refuses_malformed_json_with_400():
     assert "JSON" in answer.json()["detail"]
 
 
+@pytest.mark.django_db
+def test_builtin_processor_refuses_a_too_deeply_nested_body_with_400():
+    answer = post_job(b"[" * 100_000 + b"]" * 100_000)
+
+    assert answer.status_code == 400
+    assert "nested too deeply" in answer.json()["detail"]
+
+
 def test_make_test_clip_is_a_real_video_with_colour(clip_path):
     info = ffmpeg.probe(clip_path, timeout=30)
     assert (info.width, info.height) == (320, 240)

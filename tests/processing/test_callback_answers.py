@@ -155,6 +155,16 @@ def test_non_json_or_non_object_callback_is_400(source_video, raw):
     assert video_state(source_video) == before
 
 
+def test_a_too_deeply_nested_callback_is_400_not_500(source_video):
+    before = video_state(source_video)
+
+    answer = post_callback(jobs_of(source_video)["transcode"], b"[" * 100_000 + b"]" * 100_000)
+
+    assert answer.status_code == 400
+    assert "nested too deeply" in answer.json()["detail"]
+    assert video_state(source_video) == before
+
+
 def test_processed_thumbnail_without_a_url_is_400_naming_thumbnail_url(source_video):
     answer = post_callback(jobs_of(source_video)["thumbnail"], {"status": "processed"})
 

@@ -17,6 +17,7 @@ from tests.processing.conftest import (
     standard_verifier,
     video_state,
 )
+from webhooks_app.models import Delivery
 
 
 def create(staff_api, title: str, **extra):
@@ -197,3 +198,43 @@ def test_editor_poster_wins_over_thumbnail_callbacks_and_reprocessing(processor,
     assert (shown["status"], shown["thumbnail_url"]) == ("ready", poster_url)
     for event in ("video.ready", "video.updated"):
         assert recorded(event, video.pk) >= 1
+
+
+@pytest.mark.django_db
+def test_a_thumbnail_callback_leaves_a_postered_video_untouched(staff_api):
+    poster = SimpleUploadedFile("poster.png", poster_bytes(), content_type="image/png")
+    answer = staff_api.post("/api/videos/", {"title": "Postered", "source_url": "https://media.example.com/p.mp4",
+                                             "poster": poster}, format="multipart")
+    video = Video.objects.get(pk=answer.json()["id"])
+    before = video_state(video)["video"]
+
+    assert post_callback(jobs_of(video)["thumbnail"], processed_thumbnail()).status_code == 200
+
+    after = video_state(video)["video"]
+    assert (after["thumbnail_url"], after["revision"]) == (before["thumbnail_url"], before["revision"])
+
+
+@pytest.mark.django_db
+def test_reprocessing_before_the_processor_accepted_cancels_the_earlier_requests(source_video, staff_api):
+    first = jobs_of(source_video)
+
+    assert staff_api.post(f"/api/videos/{source_video.pk}/reprocess/").status_code == 200
+
+    for job in first.values():
+        job.refresh_from_db()
+        job.request.refresh_from_db()
+        assert job.status == ProcessingJob.Status.FAILED
+        assert "superseded" in job.error_message
+        assert job.request.status == Delivery.Status.CANCELLED
+    second = jobs_of(source_video)
+    assert {job.request.status for job in second.values()} == {Delivery.Status.PENDING}
+
+
+@pytest.mark.django_db
+def test_deleting_a_video_cancels_its_pending_processing_requests(source_video, staff_api):
+    requests = [job.request_id for job in jobs_of(source_video).values()]
+
+    assert staff_api.delete(f"/api/videos/{source_video.pk}/").status_code == 204
+
+    statuses = set(Delivery.objects.filter(pk__in=requests).values_list("status", flat=True))
+    assert statuses == {Delivery.Status.CANCELLED}

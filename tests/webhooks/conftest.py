@@ -1,7 +1,6 @@
 """Fixtures for the webhook engine: webhooks pointing at real receivers, and recording events the way the
 media app does (inside a transaction, delivered by the on-commit wake-up, which drains inline in tests)."""
 
-import threading
 
 import pytest
 from django.db import transaction
@@ -39,24 +38,9 @@ def publish(django_capture_on_commit_callbacks):
     return record
 
 
-class QuickReceiver(Receiver):
-    """The shared test receiver, checking for shutdown every 20 ms rather than 500 ms, so each test ends sooner."""
-
-    def __enter__(self) -> "QuickReceiver":
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
-        return super().__enter__()
-
-
-@pytest.fixture
-def receiver():
-    with QuickReceiver() as running:
-        yield running
-
-
 @pytest.fixture
 def other_receiver():
-    with QuickReceiver() as running:
+    with Receiver() as running:
         yield running
 
 
