@@ -97,7 +97,7 @@ def unit_of_work():
         yield _current.get()
         return
     unit = UnitOfWork()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # an error while recording fails the save that caused it
         token = _current.set(unit)
         try:
             yield unit

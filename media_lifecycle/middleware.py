@@ -1,6 +1,8 @@
 """Each write request is one transaction and one lifecycle unit of work: events are merged per object
 and recorded just before the commit, and an error answer rolls everything back."""
 
+from django.db import transaction
+
 from media_lifecycle.lifecycle import unit_of_work
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -37,7 +39,9 @@ class UnitOfWorkMiddleware:
         if request.method not in WRITE_METHODS or _exempt(view_func, request.method):
             return None
         try:
-            with unit_of_work():  # a transaction: leaving it by an exception rolls back and records nothing
+            # Leaving the block by an exception rolls back (to a savepoint, if a caller's transaction is open)
+            # and records nothing.
+            with transaction.atomic(), unit_of_work():
                 response = view_func(request, *view_args, **view_kwargs)
                 if response.status_code >= 400:
                     raise _RolledBack(response)

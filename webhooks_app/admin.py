@@ -188,7 +188,7 @@ class WebhookAdmin(admin.ModelAdmin):
 
     @admin.display(description="last 20")
     def recent_deliveries(self, webhook):
-        rows = webhook.deliveries.select_related("event").order_by("-created_at")[:RECENT]
+        rows = webhook.deliveries.select_related("event").order_by("-id")[:RECENT]
         if not rows:
             return "No deliveries yet."
         body = format_html_join("", (

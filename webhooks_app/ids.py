@@ -3,17 +3,16 @@
 import secrets
 import time
 
-ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lowercase
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lowercase: no ambiguous letters
+_PAIRS = [first + second for first in ALPHABET for second in ALPHABET]  # 10 bits -> two characters
+_SHIFTS = range(120, -1, -10)
 
 
 def new_id(prefix: str) -> str:
-    """`prefix_` + 26 base32 characters: a 48-bit millisecond clock, then 80 random bits (a ULID)."""
+    """`prefix_` + 26 base32 characters: a 48-bit millisecond clock, then 80 random bits (a ULID), so ids
+    sort by creation time. Encoded ten bits at a time: ids are made in every save, so this stays cheap."""
     value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        chars.append(ALPHABET[value & 31])
-        value >>= 5
-    return f"{prefix}_{''.join(reversed(chars))}"
+    return f"{prefix}_{''.join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])}"
 
 
 def webhook_id() -> str:

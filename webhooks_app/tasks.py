@@ -4,6 +4,8 @@ import logging
 import os
 
 from django_q.brokers import get_broker
+from django_q.brokers.orm import ORM
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from webhooks_app import relay
@@ -21,8 +23,18 @@ def _cached_broker():
     return _broker[1]
 
 
+def uses_orm_broker() -> bool:
+    return isinstance(_cached_broker(), ORM)
+
+
 def wake() -> None:
-    """Ask a worker to drain due deliveries now. A broker outage loses nothing: workers also poll."""
+    """Ask a worker to drain due deliveries now. A broker outage loses nothing: workers also poll.
+
+    On the ORM broker there is no wake-up task: its queue is a table that workers poll anyway, so the relay
+    polls the outbox itself as often (relay.poll_interval) and a commit costs no second write.
+    """
+    if uses_orm_broker() and not Conf.SYNC:
+        return
     try:
         async_task("webhooks_app.tasks.drain", task_name="deliver", save=False, broker=_cached_broker())
     except Exception as exc:  # any broker failure; the outbox rows are already committed
