@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -74,6 +75,22 @@ def get_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def get_url(name: str, default: str | None, *, schemes: tuple[str, ...], host: bool = True) -> str | None:
+    """A URL variable with one of `schemes` (and a host, unless `host` is false); malformed ones are refused."""
+    value = get_str(name, default)
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (reading it raises ValueError for a port that is not a number in 0-65535)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a valid URL: {exc}.") from None
+    if parts.scheme not in schemes or (host and not parts.hostname):
+        kinds = ", ".join(f"{scheme}://" for scheme in schemes)
+        raise ImproperlyConfigured(f"{name}={value!r} must be an absolute URL starting with one of: {kinds}.")
+    return value
 
 
 def get_schedule(name: str, default: str) -> list[float]:

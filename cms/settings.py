@@ -26,13 +26,8 @@ if SECRET_KEY is None:
 
 
 def _base_url(name: str, default: str | None) -> str | None:
-    value = env.get_str(name, default)
-    if value is None:
-        return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ImproperlyConfigured(f"{name}={value!r} must be an absolute http(s) URL.")
-    return value.rstrip("/")
+    value = env.get_url(name, default, schemes=("http", "https"))
+    return None if value is None else value.rstrip("/")
 
 
 PUBLIC_BASE_URL = _base_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
@@ -134,9 +129,7 @@ DATABASES = {"default": _database}
 
 # --- Task queue and cache ---------------------------------------------------------------------------
 
-REDIS_URL = env.get_str("REDIS_URL")
-if REDIS_URL is not None and urlsplit(REDIS_URL).scheme not in ("redis", "rediss", "unix"):
-    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r} must be a redis://, rediss:// or unix:// URL.")
+REDIS_URL = env.get_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"), host=False)
 
 Q_CLUSTER = {
     "name": env.get_str("Q_CLUSTER_NAME", "mediahooks"),
@@ -314,6 +307,11 @@ EMAIL_SUBJECT_PREFIX = "[MediaHooks] "
 
 # --- Logging ----------------------------------------------------------------------------------------
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVEL = env.get_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in LOG_LEVELS:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} must be one of {', '.join(LOG_LEVELS)}.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -321,8 +319,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "webhooks_app": {"level": env.get_str("LOG_LEVEL", "INFO").upper()},
-        "media_lifecycle": {"level": env.get_str("LOG_LEVEL", "INFO").upper()},
+        "webhooks_app": {"level": LOG_LEVEL},
+        "media_lifecycle": {"level": LOG_LEVEL},
         "django_q": {"level": "WARNING"},
     },
 }

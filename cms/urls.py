@@ -4,9 +4,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cms.media import serve_media
 from media_lifecycle import player
 from media_lifecycle.processor.views import BuiltinProcessorView
 
@@ -32,5 +32,5 @@ if settings.STORAGE == "filesystem":
     # Local media (uploads, renditions, thumbnails) for players and the built-in processor. In production,
     # put a web server or a CDN in front of MEDIA_ROOT, or use STORAGE=s3.
     urlpatterns.append(
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}, name="media")
+        re_path(r"^media/(?P<path>.*)$", serve_media, name="media")
     )

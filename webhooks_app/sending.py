@@ -114,7 +114,8 @@ def stored_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name: ("••••••" if SENSITIVE_HEADER.search(name) else value) for name, value in headers.items()}
 
 
-def _transport_error(exc: Exception, timeout: float) -> str:
+def transport_error(exc: Exception, timeout: float) -> str:
+    """A short, readable reason for a failed request (the root cause, not urllib3's whole chain)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"timed out after {timeout:g} s while connecting"
     if isinstance(exc, requests.exceptions.ReadTimeout):
@@ -156,7 +157,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, guar
                                          timeout=Timeout(connect=timeout, read=timeout, total=timeout),
                                          allow_redirects=False, stream=True)
     except requests.exceptions.RequestException as exc:
-        return finish(error=_transport_error(exc, timeout))
+        return finish(error=transport_error(exc, timeout))
     except UnicodeError as exc:  # a header that HTTP cannot carry (saved before validation): nothing was sent
         return finish(error=f"invalid request header: {exc}")
     try:
@@ -171,7 +172,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, guar
         content = b"".join(chunks)[:READ_LIMIT]
     except requests.exceptions.RequestException as exc:
         response.close()
-        return finish(status_code=response.status_code, error=_transport_error(exc, timeout))
+        return finish(status_code=response.status_code, error=transport_error(exc, timeout))
     response.close()
 
     text = content[:STORE_LIMIT].decode("utf-8", errors="replace")

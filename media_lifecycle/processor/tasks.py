@@ -56,7 +56,7 @@ def download(url: str, directory: Path, deadline: float) -> Path:
                         raise JobFailed("timed out fetching the source")
                     out.write(chunk)
     except requests.RequestException as exc:
-        raise JobFailed(f"could not fetch the source: {exc}") from None
+        raise JobFailed(f"could not fetch the source: {sending.transport_error(exc, DOWNLOAD_TIMEOUT)}") from None
     if size == 0:
         raise JobFailed("the source is empty")
     return target

@@ -3,15 +3,15 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from webhooks_app.models import Delivery, Event
 
 
 class Command(BaseCommand):
-    help = ("Deletes finished deliveries (with their attempts) and events without pending deliveries that are "
-            "older than WEBHOOK_HISTORY_DAYS (default 30). Successful history is kept until then.")
+    help = ("Deletes finished deliveries (with their attempts) older than WEBHOOK_HISTORY_DAYS (default 30), and "
+            "events older than that with no delivery left. Successful history is kept until then.")
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=None, help="Override WEBHOOK_HISTORY_DAYS.")
@@ -19,11 +19,12 @@ class Command(BaseCommand):
     def handle(self, *args, days=None, **options):
         days = settings.WEBHOOK_HISTORY_DAYS if days is None else days
         if days < 1:
-            self.stderr.write("--days must be at least 1.")
-            return
+            raise CommandError("--days must be at least 1.")
         cutoff = timezone.now() - timedelta(days=days)
-        deliveries, _ = Delivery.objects.filter(created_at__lt=cutoff).exclude(
+        _, deleted = Delivery.objects.filter(created_at__lt=cutoff).exclude(
             status=Delivery.Status.PENDING).delete()
-        old_events = Event.objects.filter(timestamp__lt=cutoff).exclude(deliveries__status=Delivery.Status.PENDING)
-        events, _ = old_events.delete()
-        self.stdout.write(f"Deleted {deliveries} delivery rows and {events} event rows older than {days} days.")
+        # An old event keeps its pending deliveries and any newer redelivery or replay (deleting it would cascade).
+        _, deleted_events = Event.objects.filter(timestamp__lt=cutoff, deliveries__isnull=True).delete()
+        deliveries = deleted.get(Delivery._meta.label, 0)
+        events = deleted_events.get(Event._meta.label, 0)
+        self.stdout.write(f"Deleted {deliveries} deliveries and {events} events older than {days} days.")

@@ -3,6 +3,7 @@ It serves on 127.0.0.1, prints each incoming webhook and checks both of its sign
 
 import hmac
 import json
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -47,8 +48,17 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, secret: str, status: int, **options):
         if not 100 <= status <= 599:
             raise CommandError("--status must be an HTTP status code (100–599).")
-        out = self.stdout
+        if not 0 <= port <= 65535:
+            raise CommandError("--port must be a port number (0–65535; 0 picks a free one).")
         style = self.style
+        printing = threading.Lock()
+
+        def report(lines: list[str]) -> None:
+            """Print one request's lines together (requests arrive on several threads), and at once when piped."""
+            with printing:
+                for line in lines:
+                    self.stdout.write(line)
+                self.stdout.flush()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -58,35 +68,35 @@ class Command(BaseCommand):
 
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                out.write(style.MIGRATE_HEADING(f"\n{time.strftime('%H:%M:%S')}  POST {self.path}  "
-                                                f"({len(body)} bytes)"))
+                lines = [style.MIGRATE_HEADING(f"\n{time.strftime('%H:%M:%S')}  POST {self.path}  ({len(body)} bytes)")]
                 for name in ("webhook-id", "webhook-timestamp", "webhook-signature", "X-Signature", "User-Agent"):
                     if self.headers.get(name):
-                        out.write(f"  {name}: {self.headers.get(name)}")
+                        lines.append(f"  {name}: {self.headers.get(name)}")
                 if secret:
                     for label, verdict in (("Standard Webhooks signature", check_standard(secret, self.headers, body)),
                                            ("X-Signature", check_plain(secret, self.headers, body))):
                         painted = style.SUCCESS(verdict) if verdict.startswith("valid") else style.ERROR(verdict)
-                        out.write(f"  {label}: {painted}")
+                        lines.append(f"  {label}: {painted}")
                 else:
-                    out.write("  (no --secret given: signatures not checked)")
+                    lines.append("  (no --secret given: signatures not checked)")
                 try:
-                    out.write(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
+                    lines.append(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
                 except ValueError:
-                    out.write(body.decode("utf-8", errors="replace")[:2000])
+                    lines.append(body.decode("utf-8", errors="replace")[:2000])
                 answer = json.dumps({"received": True}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
-                out.write(f"  → answered {status}")
+                lines.append(f"  → answered {status}")
+                report(lines)
 
         try:
             server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         except OSError as exc:
             raise CommandError(f"Cannot listen on 127.0.0.1:{port}: {exc}") from None
-        self.stdout.write(f"Listening on http://127.0.0.1:{port}/ — point a webhook there. Ctrl-C stops.")
+        report([f"Listening on http://127.0.0.1:{server.server_address[1]}/ — point a webhook there. Ctrl-C stops."])
         try:
             server.serve_forever()
         except KeyboardInterrupt:
