@@ -27,6 +27,11 @@ def plain_signature(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
+def same(candidate: str, expected: str) -> bool:
+    """Constant-time comparison of a received signature; non-ASCII input (a forged header) is simply unequal."""
+    return hmac.compare_digest(candidate.encode("utf-8"), expected.encode("utf-8"))
+
+
 def signature_headers(secrets: list[str], msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
     """The four signing headers; `secrets` lists the current secret first, then any still-valid old one."""
     timestamp = int(time.time()) if timestamp is None else timestamp
@@ -57,12 +62,12 @@ def verify(secret: str, headers, body: bytes, *, tolerance: int = 300, now: floa
             raise SignatureError(f"webhook-timestamp is more than {tolerance} s from now.")
         expected = standard_signature(secret, msg_id, stamp, body)
         for candidate in signature.split():
-            if hmac.compare_digest(candidate, expected):
+            if same(candidate, expected):
                 return "standard-webhooks"
         raise SignatureError("webhook-signature does not match.")
     plain = headers.get("X-Signature")
     if plain:
-        if hmac.compare_digest(plain.strip().lower(), plain_signature(secret, body)):
+        if same(plain.strip().lower(), plain_signature(secret, body)):
             return "x-signature"
         raise SignatureError("X-Signature does not match.")
     raise SignatureError("The request is not signed (no webhook-signature or X-Signature header).")

@@ -98,6 +98,17 @@ def test_wrong_x_signature_is_refused_with_401(source_video):
     assert video_state(source_video) == before
 
 
+def test_a_signature_header_with_non_ascii_characters_is_refused_with_401(source_video):
+    before = video_state(source_video)
+    forged = {"HTTP_WEBHOOK_ID": "evt_x", "HTTP_WEBHOOK_TIMESTAMP": str(int(time.time())),
+              "HTTP_WEBHOOK_SIGNATURE": "v1,\u00e9t\u00e9"}
+
+    answer = post_callback(jobs_of(source_video)["transcode"], processed_transcode(), headers=forged)
+
+    assert answer.status_code == 401
+    assert video_state(source_video) == before
+
+
 def test_callback_for_an_unknown_job_is_404(source_video):
     before = video_state(source_video)
 
