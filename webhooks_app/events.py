@@ -13,8 +13,6 @@ from django.utils import timezone
 from webhooks_app import conditions, ids
 from webhooks_app.models import Delivery, Event, Webhook
 
-_DELIVERY_COLUMNS = None
-
 
 def isoformat(moment: datetime) -> str:
     """UTC ISO 8601 with milliseconds and a Z, as in the SPEC's example body."""
@@ -122,31 +120,31 @@ def _new_event(event_type: str, data: dict, *, tags: list[str], object_type: str
                  tags=tags, body=body, internal=internal)
 
 
+ROWS_PER_STATEMENT = 400  # 2 parameters a row, under SQLite's historical limit of 999 bound parameters
+
+
 def insert_deliveries(event: Event, webhook_ids: list[str]) -> None:
-    """One executemany INSERT for all deliveries of an event: a single query for 1 or 200 webhooks."""
+    """Insert all deliveries of an event with one statement: only the id and the webhook differ from row to row,
+    so the rest is bound once (INSERT … SELECT … FROM (VALUES …)); null columns are left to their default."""
     if not webhook_ids:
         return
-    global _DELIVERY_COLUMNS
-    if _DELIVERY_COLUMNS is None:
-        fields = [f for f in Delivery._meta.concrete_fields]
-        _DELIVERY_COLUMNS = (
-            fields,
-            "INSERT INTO {} ({}) VALUES ({})".format(
-                connection.ops.quote_name(Delivery._meta.db_table),
-                ", ".join(connection.ops.quote_name(f.column) for f in fields),
-                ", ".join(["%s"] * len(fields)),
-            ),
-        )
-    fields, sql = _DELIVERY_COLUMNS
     template = Delivery(event=event, next_attempt_at=event.timestamp, created_at=event.timestamp)
-    prepared = {f.attname: f.get_db_prep_save(getattr(template, f.attname), connection) for f in fields}
-    rows = []
-    for webhook_pk in webhook_ids:
-        prepared["id"] = ids.delivery_id()
-        prepared["webhook_id"] = webhook_pk
-        rows.append([prepared[f.attname] for f in fields])
+    shared = [f for f in Delivery._meta.concrete_fields
+              if f.attname not in ("id", "webhook_id") and getattr(template, f.attname) is not None]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in [Delivery._meta.pk, Delivery._meta.get_field("webhook"), *shared])
+    constants = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in shared]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(webhook_ids), ROWS_PER_STATEMENT):
+            chunk = webhook_ids[start:start + ROWS_PER_STATEMENT]
+            sql = "INSERT INTO {} ({}) SELECT v.column1, v.column2, {} FROM (VALUES {}) AS v".format(
+                quote(Delivery._meta.db_table), columns, ", ".join(["%s"] * len(shared)),
+                ", ".join(["(%s, %s)"] * len(chunk)),
+            )
+            params = list(constants)
+            for webhook_pk in chunk:
+                params += [ids.delivery_id(), webhook_pk]
+            cursor.execute(sql, params)
 
 
 class _WakeWorkers:

@@ -148,3 +148,18 @@ def test_recording_costs_the_same_queries_for_one_and_for_200_webhooks(make_webh
     assert first.deliveries.count() == 1
     assert second.deliveries.count() == 200
     assert len(one) == len(many) <= 3  # the webhooks, the event, all its deliveries
+
+
+def test_an_event_for_more_webhooks_than_one_statement_holds_reaches_every_one(make_webhook):
+    count = events.ROWS_PER_STATEMENT + 37
+    Webhook.objects.bulk_create(Webhook(url=f"http://127.0.0.1:9/{n}", events=["*"]) for n in range(count))
+
+    with transaction.atomic():
+        event = events.record("video.ready", video(["news"]), tags=["news"])
+
+    deliveries = event.deliveries.all()
+    assert deliveries.count() == count
+    assert len({d.pk for d in deliveries}) == count
+    assert set(deliveries.values_list("webhook_id", flat=True)) == set(Webhook.objects.values_list("pk", flat=True))
+    assert {(d.status, d.channel, d.attempt_count, d.next_attempt_at) for d in deliveries} == {
+        ("pending", "webhook", 0, event.timestamp)}
