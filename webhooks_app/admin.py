@@ -34,7 +34,8 @@ def badge(value: str):
 def event_choices():
     groups = [("*", "All events (*), including ones added later")]
     for group, types in catalog.grouped().items():
-        groups.append((group, [(t.name, f"{t.name} — {t.description}") for t in types]))
+        groups.append((group, [(t.name, format_html('<code>{}</code> <small class="event-help">{}</small>',
+                                                    t.name, t.description)) for t in types]))
     return groups
 
 
@@ -105,6 +106,10 @@ class AttemptInline(admin.TabularInline):
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
     form = WebhookForm
+
+    class Media:
+        css = {"all": ["webhooks_app/admin.css"]}
+
     list_display = ["url", "description", "event_summary", "tag_condition", "status_badge", "consecutive_failures",
                     "rate", "updated_at"]
     list_filter = ["is_active", "tag_match"]
