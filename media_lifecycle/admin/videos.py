@@ -199,7 +199,7 @@ class VideoAdmin(admin.ModelAdmin):
         minutes, seconds = divmod(int(round(video.duration_seconds)), 60)
         return f"{minutes}:{seconds:02d}"
 
-    @admin.display(description="file")
+    @admin.display(description="file URL")
     def file_link(self, video):
         url = file_url(video.file) if video.file else video.source_url
         return format_html('<a href="{}">{}</a>', url, url) if url else "—"
