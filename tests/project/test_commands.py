@@ -304,6 +304,17 @@ def test_webhook_receiver_verifies_a_real_delivery(start_receiver, django_captur
     assert "User-Agent: MediaHooks/" in block
 
 
+def test_webhook_receiver_prints_the_fields_of_a_players_form_post(start_receiver):
+    receiver = start_receiver()
+
+    answer = requests.post(receiver.url, files={"uuid": (None, "vid_form"), "position": (None, "12.5"),
+                                                "student_id": (None, "john_doe")}, timeout=10)
+
+    assert answer.status_code == 200
+    output = receiver.wait_for("student_id = john_doe")
+    assert "uuid = vid_form" in output and "position = 12.5" in output
+
+
 def test_webhook_receiver_answers_with_the_chosen_status(start_receiver):
     receiver = start_receiver("--status", "500")
     body = b'{"id":"evt_retry"}'

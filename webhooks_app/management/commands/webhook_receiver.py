@@ -4,7 +4,10 @@ MediaHooks out. It serves on 127.0.0.1, prints each incoming webhook and checks 
 import json
 import threading
 import time
+from email import policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -33,6 +36,23 @@ def check_plain(secret: str, headers, body: bytes) -> str:
     if not signature:
         return "missing header"
     return "valid" if same(signature.lower(), plain_signature(secret, body)) else "INVALID"
+
+
+def describe_body(content_type: str, body: bytes) -> str:
+    """JSON pretty-printed; form posts (the player's client-side webhooks) as one `name = value` per field."""
+    if content_type.startswith("multipart/form-data"):
+        message = BytesParser(policy=policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body)
+        if message.is_multipart():
+            return "\n".join(f"  {part.get_param('name', header='content-disposition')} = "
+                             f"{part.get_content().strip() if part.get_content_maintype() == 'text' else '(file)'}"
+                             for part in message.iter_parts())
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return "\n".join(f"  {name} = {value}" for name, value in parse_qsl(body.decode("utf-8", "replace")))
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except ValueError:
+        return body.decode("utf-8", errors="replace")[:2000]
 
 
 class Command(BaseCommand):
@@ -78,10 +98,7 @@ class Command(BaseCommand):
                         lines.append(f"  {label}: {painted}")
                 else:
                     lines.append("  (no --secret given: signatures not checked)")
-                try:
-                    lines.append(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
-                except ValueError:
-                    lines.append(body.decode("utf-8", errors="replace")[:2000])
+                lines.append(describe_body(self.headers.get("Content-Type", ""), body))
                 answer = json.dumps({"received": True}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
