@@ -230,11 +230,19 @@ def tags_changing(sender, instance, action, reverse, model, pk_set, **kwargs):
                 if snapshots.tag_names(owner) != before:
                     related_changed(owner, "tags", before)
         return
+    if action not in ("pre_clear", "post_clear") and not pk_set:
+        return  # adding tags it already has, or removing ones it lacks: nothing changes
     if action.startswith("pre_"):
-        instance._tags_before = snapshots.tag_names(instance)
+        pending = _pending(instance)
+        known = pending.extra_previous.get("tags") if pending is not None else None
+        # The tags before the unit's first tag change are all the event needs (tags.set() is remove + add).
+        instance._tags_before = known if known is not None else snapshots.tag_names(instance)
+        if action == "pre_clear" and not instance._tags_before:
+            instance._tags_before = None  # clearing no tags changes nothing
     elif action.startswith("post_"):
         before = getattr(instance, "_tags_before", None)
-        if before is not None and snapshots.tag_names(instance) != before:
+        # add() reports only the tags it inserted; remove() reports what it was asked to remove, present or not.
+        if before is not None and (action != "post_remove" or snapshots.tag_names(instance) != before):
             related_changed(instance, "tags", before)
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from media_lifecycle.models import Tag, Video
 from tests.lifecycle.conftest import recorded, types
+from webhooks_app.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -201,3 +202,25 @@ def test_an_admin_save_that_changes_nothing_fires_nothing(admin_client, video):
     assert answer.status_code == 302, answer.context["adminform"].form.errors if answer.context else answer
     assert len(types()) == count
     assert Video.objects.get(pk=video.pk).revision == video.revision
+
+
+@pytest.mark.django_db
+def test_tag_writes_that_change_nothing_fire_nothing_and_keep_the_revision():
+    news = Tag.objects.create(name="news")
+    video = Video.objects.create(title="Steady")
+    video.tags.add(news)
+    revision = Video.objects.get(pk=video.pk).revision
+    updates = Event.objects.filter(type="video.updated", object_id=video.pk)
+    before = updates.count()
+
+    video.tags.add(news)  # already there
+    video.tags.remove(Tag.objects.create(name="sport"))  # never there
+    assert (updates.count(), Video.objects.get(pk=video.pk).revision) == (before, revision)
+
+    Video.objects.get(pk=video.pk).tags.clear()  # a real change, for contrast
+    assert (updates.count(), Video.objects.get(pk=video.pk).revision) == (before + 1, revision + 1)
+
+    untagged = Video.objects.create(title="Bare")
+    untagged.tags.clear()
+    assert not Event.objects.filter(type="video.updated", object_id=untagged.pk).exists()
+    assert Video.objects.get(pk=untagged.pk).revision == 1
