@@ -96,3 +96,18 @@ def test_a_rotated_out_secret_signs_beside_the_new_one_for_24_hours_only():
     assert webhook.signing_secrets(now) == [WHSEC, PLAIN]
     assert webhook.signing_secrets(now + timedelta(hours=24)) == [WHSEC]
     assert Webhook(secret=WHSEC).signing_secrets(now) == [WHSEC]
+
+
+def test_first_id_at_sorts_between_the_ids_made_before_and_after_that_moment():
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from webhooks_app import ids
+
+    with time_machine.travel(datetime(2030, 1, 1, 11, 59, 59, 999000, tzinfo=UTC), tick=False):
+        before = ids.new_id("dlv")
+    with time_machine.travel(datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC), tick=False):
+        at = ids.new_id("dlv")
+    bound = ids.first_id_at("dlv", datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC))
+    assert before < bound <= at

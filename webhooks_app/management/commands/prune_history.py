@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from webhooks_app import ids
 from webhooks_app.models import Delivery, Event
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
         if days < 1:
             raise CommandError("--days must be at least 1.")
         cutoff = timezone.now() - timedelta(days=days)
-        _, deleted = Delivery.objects.filter(created_at__lt=cutoff).exclude(
+        _, deleted = Delivery.objects.filter(pk__lt=ids.first_id_at("dlv", cutoff)).exclude(
             status=Delivery.Status.PENDING).delete()
         # An old event keeps its pending deliveries and any newer redelivery or replay (deleting it would cascade).
         _, deleted_events = Event.objects.filter(timestamp__lt=cutoff, deliveries__isnull=True).delete()
