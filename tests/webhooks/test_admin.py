@@ -122,6 +122,23 @@ def test_the_change_page_shows_recent_deliveries_and_the_success_rate(admin_clie
     assert "HTTP 500: oops" in text
 
 
+def test_the_webhook_list_shows_each_success_rate_with_the_same_queries_for_many_webhooks(
+        admin_client, make_webhook, receiver, publish, settings, django_assert_max_num_queries):
+    settings.WEBHOOK_RETRY_SCHEDULE = []
+    make_webhook(receiver.url, events=["video.ready"])
+    receiver.answer(Answer(200), Answer(500))
+    for _ in range(2):
+        publish("video.ready")
+    with django_assert_max_num_queries(12) as few:
+        assert "50.0% (1/2)" in page(admin_client.get(reverse("admin:webhooks_app_webhook_changelist")))
+    for n in range(20):
+        make_webhook(f"http://127.0.0.1:9/{n}", events=["video.failed"])
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        text = page(admin_client.get(reverse("admin:webhooks_app_webhook_changelist")))
+    assert "50.0% (1/2)" in text
+
+
 def test_the_delivery_page_shows_every_attempt(admin_client, make_webhook, receiver, publish, settings):
     settings.WEBHOOK_RETRY_SCHEDULE = [0.0]
     make_webhook(receiver.url, events=["video.ready"], headers={"Authorization": "Bearer hidden-token-1"})
