@@ -142,8 +142,8 @@ def insert_deliveries(event: Event, webhook_ids: list[str]) -> None:
                 ", ".join(["(%s, %s)"] * len(chunk)),
             )
             params = list(constants)
-            for webhook_pk in chunk:
-                params += [ids.delivery_id(), webhook_pk]
+            for delivery_pk, webhook_pk in zip(ids.delivery_ids(len(chunk)), chunk, strict=True):
+                params += (delivery_pk, webhook_pk)
             cursor.execute(sql, params)
 
 

@@ -20,7 +20,7 @@ from webhooks_app.api.serializers import (
     TestEventSerializer,
     WebhookSerializer,
 )
-from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook
+from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook, untried
 
 ID_PATTERN = "[A-Za-z0-9_]+"
 
@@ -31,7 +31,8 @@ class Conflict(APIException):
 
 
 def _with_last_delivery(queryset):
-    latest = DeliveryAttempt.objects.filter(delivery__webhook=OuterRef("pk")).order_by("-started_at", "-id")
+    latest = (DeliveryAttempt.objects.filter(~untried("delivery__"), delivery__webhook=OuterRef("pk"))
+              .order_by("-started_at", "-id"))
     return queryset.annotate(
         last_attempt_at=Subquery(latest.values("started_at")[:1]),
         last_attempt_status=Subquery(latest.values("status_code")[:1]),
@@ -89,7 +90,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def deliveries(self, request, pk=None):
         webhook = self.get_object()
-        queryset = self.filter_queryset_for(DeliveryFilter, Delivery.objects.filter(webhook=webhook)
+        queryset = self.filter_queryset_for(DeliveryFilter, Delivery.objects.of_webhook(webhook)
                                             .select_related("event"))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
