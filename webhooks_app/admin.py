@@ -253,11 +253,24 @@ class WebhookAdmin(admin.ModelAdmin):
             webhook.save()
 
 
+class WebhookFilter(admin.SimpleListFilter):
+    """Deliveries of one webhook, read through its indexes (see `DeliveryQuerySet.of_webhook`)."""
+
+    title = "webhook"
+    parameter_name = "webhook"
+
+    def lookups(self, request, model_admin):
+        return [(webhook.pk, webhook.url) for webhook in Webhook.objects.order_by("url")]
+
+    def queryset(self, request, queryset):
+        return queryset.of_webhook(self.value()) if self.value() else queryset
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["id", "event_type", "target", "status_badge", "attempt_count", "last_status_code", "short_error",
                     "created_at", "next_attempt_at"]
-    list_filter = ["status", "webhook", "channel", "is_test"]
+    list_filter = ["status", WebhookFilter, "channel", "is_test"]
     search_fields = ["id", "event__id", "event__type", "webhook__url"]
     list_select_related = ["event", "webhook"]
     inlines = [AttemptInline]

@@ -80,3 +80,17 @@ def test_webhook_reads_use_the_history_index(two_webhooks, query):
         "success counts": lambda: Webhook.objects.annotate(ok=SUCCEEDED_COUNT, failed=FAILED_COUNT),
     }[query]()
     assert "delivery_webhook_history" in _plan(queryset)
+
+
+def test_the_delivery_admin_filters_by_webhook_tried_or_not(two_webhooks, admin_client):
+    mine, other = two_webhooks
+    Delivery.objects.all().delete()  # the user.created events of the signed-in account
+    rows = recorded(2)
+    tried = next(d for d in rows if d.webhook_id == mine.pk)
+    Delivery.objects.filter(pk=tried.pk).update(status="succeeded", attempt_count=1)
+    url = reverse("admin:webhooks_app_delivery_changelist")
+    text = admin_client.get(url, {"webhook": mine.pk}).content.decode()
+    assert all(d.pk in text for d in rows if d.webhook_id == mine.pk)
+    assert not any(d.pk in text for d in rows if d.webhook_id == other.pk)
+    assert "2 deliveries" in text
+    assert other.url in admin_client.get(url).content.decode()  # each webhook is offered as a choice
