@@ -2,11 +2,12 @@
 `delivery_due` (pending, never tried). Every save inserts untried rows, so they stay out of the first one."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 
+from tests.receiver import Answer
 from tests.webhooks.conftest import video
-from webhooks_app import events
+from webhooks_app import events, relay
 from webhooks_app.admin import FAILED_COUNT, SUCCEEDED_COUNT
 from webhooks_app.api.views import _with_last_delivery
 from webhooks_app.models import HISTORY, Delivery, Webhook, untried
@@ -32,12 +33,21 @@ STATES = [  # every way a delivery can stand, as the relay leaves it
 ]
 
 
-def test_a_recorded_delivery_is_untried_and_leaves_that_state_with_its_first_attempt(two_webhooks):
-    (delivery, _) = recorded(1)
-    assert Delivery.objects.filter(untried(), pk=delivery.pk).exists()
-    assert not Delivery.objects.filter(HISTORY, pk=delivery.pk).exists()
-    Delivery.objects.filter(pk=delivery.pk).update(attempt_count=1)  # a failed first attempt, retry pending
+def test_a_recorded_delivery_is_untried_and_leaves_that_state_with_its_first_attempt(
+        make_webhook, receiver, settings):
+    settings.WEBHOOK_RETRY_SCHEDULE = [3600.0]
+    receiver.answer(Answer(500, b"down"))
+    webhook = make_webhook(receiver.url)
+    with transaction.atomic():
+        event = events.record("video.ready", video())
+        delivery = Delivery.objects.get(event=event, webhook=webhook)
+        assert Delivery.objects.filter(untried(), pk=delivery.pk).exists()
+        assert not Delivery.objects.filter(HISTORY, pk=delivery.pk).exists()
+    relay.drain()  # the real relay: one attempt, answered 500, a retry an hour away
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempt_count) == ("pending", 1) and len(receiver.requests) == 1
     assert Delivery.objects.filter(HISTORY, pk=delivery.pk).exists()
+    assert list(Delivery.objects.of_webhook(webhook).filter(event=event)) == [delivery]
 
 
 def test_a_webhooks_deliveries_are_all_found_whatever_their_state(two_webhooks, staff_api, admin_client):
@@ -94,3 +104,9 @@ def test_the_delivery_admin_filters_by_webhook_tried_or_not(two_webhooks, admin_
     assert not any(d.pk in text for d in rows if d.webhook_id == other.pk)
     assert "2 deliveries" in text
     assert other.url in admin_client.get(url).content.decode()  # each webhook is offered as a choice
+
+
+def test_the_delivery_admin_filter_with_an_unknown_webhook_lists_nothing(two_webhooks, admin_client):
+    recorded(1)
+    answer = admin_client.get(reverse("admin:webhooks_app_delivery_changelist"), {"webhook": "whk_nonexistent"})
+    assert answer.status_code == 200 and "0 deliveries" in answer.content.decode()
