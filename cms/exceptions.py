@@ -22,6 +22,20 @@ class ConflictError(Exception):
         return {"detail": self.message, **self.context}
 
 
+class WriteRefused(Exception):
+    """A write refused by a rule outside the serializer (a code hook's Reject): HTTP 400 with `data`, field
+    errors or `{"detail": message}`."""
+
+    def __init__(self, message: str, data: dict):
+        super().__init__(message)
+        self.data = data
+
+
+class WriteFailed(Exception):
+    """A write that failed because extension code broke (a before-hook's bug): rolled back whole, HTTP 500
+    with a message naming the culprit."""
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus 409 for state conflicts, 400 for Django validation errors, and a JSON 413 / 400 for
     bodies Django refuses while parsing (a form over DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields or files)."""
@@ -31,6 +45,10 @@ def exception_handler(exc, context):
                         status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, WriteRefused):
+        return Response(exc.data, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, WriteFailed):
+        return Response({"detail": str(exc)}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, ConflictError):
         return Response(exc.as_dict(), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):

@@ -278,6 +278,12 @@ PROCESSING_TIMEOUT = env.get_int("PROCESSING_TIMEOUT", 600, minimum=10)
 Q_CLUSTER["timeout"] = PROCESSING_TIMEOUT + 180  # a built-in processor job ends itself before this
 Q_CLUSTER["retry"] = Q_CLUSTER["timeout"] + 300
 
+# Code hooks (SPEC §12): modules imported at startup besides each installed app's `hooks` module.
+HOOK_MODULES = env.get_list("HOOK_MODULES", [])
+for _module in HOOK_MODULES:
+    if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", _module):
+        raise ImproperlyConfigured(f"HOOK_MODULES: {_module!r} is not a dotted module path like 'myapp.hooks'.")
+
 LIVESTREAM_INGEST_URL = env.get_str("LIVESTREAM_INGEST_URL", f"rtmp://{_public_host}:1935/live")
 LIVESTREAM_PLAYBACK_URL = env.get_str("LIVESTREAM_PLAYBACK_URL", PUBLIC_BASE_URL + "/live/{id}/index.m3u8")
 

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cms.media import serve_media
 from media_lifecycle import player
+from media_lifecycle.admin.code_hooks import registered_hooks_view
 from media_lifecycle.processor.views import BuiltinProcessorView
 
 admin.site.site_header = "MediaHooks"
@@ -18,6 +19,7 @@ handler404 = "cms.exceptions.not_found"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/hooks/", admin.site.admin_view(registered_hooks_view), name="admin-code-hooks"),
     path("admin/", admin.site.urls),
     path("api/", include("media_lifecycle.api.urls")),
     path("api/", include("webhooks_app.api.urls")),

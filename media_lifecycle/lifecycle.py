@@ -6,6 +6,7 @@ of the save that caused it, so plain ORM code fires correct events too.
 """
 
 import contextvars
+import dataclasses
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -104,6 +105,23 @@ def unit_of_work():
             unit.flush()
         finally:
             _current.reset(token)  # before the commit: on-commit work must not join this finished unit
+
+
+@contextmanager
+def savepoint():
+    """A savepoint that, when it rolls back, also forgets the lifecycle notes made inside it (an admin retrying
+    a form after a code hook refused the write must not fire events for rows that were rolled back)."""
+    unit = _current.get()
+    kept = None if unit is None else {key: dataclasses.replace(
+        change, model_changes=dict(change.model_changes), extra_previous=dict(change.extra_previous),
+        transitions=list(change.transitions)) for key, change in unit.changes.items()}
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        if unit is not None:
+            unit.changes = kept
+        raise
 
 
 def _note(instance, change: Change) -> None:

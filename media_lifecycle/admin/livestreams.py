@@ -1,15 +1,16 @@
 """Livestream admin: status badges, start / end actions and the webhooks panel."""
 
 from django.contrib import admin, messages
-from django.db import transaction
 
-from cms.exceptions import ConflictError
+from cms.exceptions import ConflictError, WriteFailed, WriteRefused
+from media_lifecycle import lifecycle
+from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin
 from media_lifecycle.admin.widgets import badge, webhooks_panel
 from media_lifecycle.models import Livestream
 
 
 @admin.register(Livestream)
-class LivestreamAdmin(admin.ModelAdmin):
+class LivestreamAdmin(CodeHooksAdminMixin, admin.ModelAdmin):
     list_display = ["title", "status_badge", "scheduled_start", "started_at", "ended_at", "recording"]
     list_filter = ["status", "tags"]
     search_fields = ["title", "description", "id"]
@@ -49,11 +50,13 @@ class LivestreamAdmin(admin.ModelAdmin):
     def _transition(self, request, queryset, verb, method):
         for stream in queryset:
             try:
-                with transaction.atomic():  # a conflict found while writing must not poison the other streams
+                with lifecycle.savepoint():  # a refusal found while writing must not poison the other streams
                     method(stream)
                 self.message_user(request, f"{stream.title}: {verb}.", messages.SUCCESS)
             except ConflictError as exc:
                 self.message_user(request, f"{stream.title}: {exc.message}", messages.ERROR)
+            except (WriteRefused, WriteFailed) as exc:  # a code before-hook said no
+                self.message_user(request, f"{stream.title}: {exc}", messages.ERROR)
 
     @admin.action(description="Start (go live)", permissions=["change"])
     def start_streams(self, request, queryset):

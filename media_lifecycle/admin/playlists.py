@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin
 from media_lifecycle.admin.widgets import webhooks_panel
 from media_lifecycle.models import Playlist, PlaylistItem
 
@@ -15,7 +16,7 @@ class PlaylistItemInline(admin.TabularInline):
 
 
 @admin.register(Playlist)
-class PlaylistAdmin(admin.ModelAdmin):
+class PlaylistAdmin(CodeHooksAdminMixin, admin.ModelAdmin):
     list_display = ["title", "video_count", "tag_list", "revision", "updated_at"]
     list_filter = ["tags"]
     search_fields = ["title", "description", "id"]

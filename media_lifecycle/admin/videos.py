@@ -2,12 +2,12 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.forms.fields import InvalidJSONInput
 from django.utils.html import format_html, format_html_join
 
-from cms.exceptions import ConflictError
-from media_lifecycle import analytics, processing, uploads
+from cms.exceptions import ConflictError, WriteFailed, WriteRefused
+from media_lifecycle import analytics, lifecycle, processing, uploads
+from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin
 from media_lifecycle.admin.widgets import badge, thumbnail, webhooks_panel
 from media_lifecycle.api.fields import METADATA_MAX_DEPTH, absolute_url, file_url, nesting_depth
 from media_lifecycle.models import ProcessingJob, Video
@@ -123,11 +123,13 @@ def _run_action(modeladmin, request, queryset, verb: str, method) -> None:
     done, refused = 0, []
     for video in queryset:
         try:
-            with transaction.atomic():  # a conflict found while writing must not poison the other videos
+            with lifecycle.savepoint():  # a refusal found while writing must not poison the other videos
                 method(video)
             done += 1
         except ConflictError as exc:
             refused.append(f"{video.title}: {exc.message}")
+        except (WriteRefused, WriteFailed) as exc:  # a code before-hook said no
+            refused.append(f"{video.title}: {exc}")
     if done:
         modeladmin.message_user(request, f"{verb}: {done} video(s).", messages.SUCCESS)
     for line in refused:
@@ -135,7 +137,7 @@ def _run_action(modeladmin, request, queryset, verb: str, method) -> None:
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(CodeHooksAdminMixin, admin.ModelAdmin):
     form = VideoForm
     list_display = ["thumb", "title", "status_badge", "published", "archived", "tag_list", "duration",
                     "created_by", "updated_at"]

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from media_lifecycle.api.callbacks import ProcessingCallbackView
+from media_lifecycle.api.hooks import RegisteredHooksView
 from media_lifecycle.api.playback import AnalyticsView, ClientWebhookViewSet
 from media_lifecycle.api.views import LivestreamViewSet, PlaylistViewSet, VideoViewSet
 
@@ -16,5 +17,6 @@ router.register("client-webhooks", ClientWebhookViewSet, basename="client-webhoo
 urlpatterns = [
     path("callbacks/processing/<str:job_id>/", ProcessingCallbackView.as_view(), name="processing-callback"),
     path("analytics/", AnalyticsView.as_view(), name="analytics"),
+    path("hooks/", RegisteredHooksView.as_view(), name="hooks"),
     *router.urls,
 ]

@@ -10,6 +10,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from cms.exceptions import ConflictError
+from media_lifecycle import hooks
 
 BOOKKEEPING_FIELDS = {"revision", "created_at", "updated_at"}
 
@@ -29,6 +30,9 @@ class LifecycleQuerySet(models.QuerySet):
     def delete(self):
         from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
 
+        if hooks.has_before(self.model._meta.model_name, "delete"):
+            for instance in self:  # before anything is written: a Reject leaves the caller's transaction usable
+                hooks.run_before(hooks.Change(action="delete", instance=instance))
         with unit_of_work():
             return super().delete()
 
@@ -89,14 +93,40 @@ class TrackedModel(models.Model):
     def validate_change(self, changes: dict) -> None:
         """Hook for invariants (the status machine); raise ConflictError to refuse the save."""
 
+    def _field_names(self, attnames) -> list[str]:
+        """Model field names (`created_by`, not `created_by_id`) for before-hooks."""
+        by_attname = {f.attname: f.name for f in self._meta.concrete_fields}
+        return [by_attname.get(name, name) for name in attnames]
+
+    def _before_hooks(self, action: str, changes: dict) -> bool:
+        """Run the code before-hooks for this write (SPEC §12); True if any ran (it may have changed fields)."""
+        model = self._meta.model_name
+        if not hooks.has_before(model, action):
+            return False
+        names = self._field_names(changes)
+        previous = dict(zip(names, changes.values(), strict=True)) if action == "update" else {}
+        hooks.run_before(hooks.Change(action=action, instance=self, changes=names, previous=previous))
+        return True
+
+    def _set_fields(self) -> dict:
+        """A new row's fields that differ from their defaults: what a create "changes"."""
+        values = self.tracked_values()
+        return {f.attname: None for f in self._meta.concrete_fields
+                if f.attname in values and values[f.attname] != _plain(f.get_default())}
+
     def save(self, *args, **kwargs):
-        # Invariants are checked before anything is written, so a refused save leaves the
+        # Before-hooks and invariants run before anything is written, so a refused save leaves the
         # surrounding transaction usable (an admin action can go on with the next object).
         if self._state.adding:
+            if hooks.has_before(self._meta.model_name, "create"):
+                self._before_hooks("create", self._set_fields())
             self.validate_change({})
             changes = None
         else:
             changes = self.changed_fields()
+            reported = {k: v for k, v in changes.items() if k not in self.SILENT_FIELDS}
+            if reported and self._before_hooks("update", reported):
+                changes = self.changed_fields()  # the hooks may have changed (or reverted) fields
             if not changes:
                 self._changes = {}
                 return
@@ -142,6 +172,7 @@ class TrackedModel(models.Model):
     def delete(self, *args, **kwargs):
         from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
 
+        self._before_hooks("delete", {})  # before anything is written, as for saves
         with unit_of_work():  # cascades (playlist items) merge into the one delete event
             return super().delete(*args, **kwargs)
 
