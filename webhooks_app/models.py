@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from cms.storable import text_problem
 from webhooks_app import catalog, conditions, ids
 from webhooks_app.url_guard import UnsafeURL, check_url
 
@@ -60,6 +61,10 @@ def validate_tags(value) -> list[str]:
         raise ValidationError("Must be a list of non-empty tag names.")
     if any(len(item) > 64 for item in value):
         raise ValidationError("Tag names are at most 64 characters long.")
+    for item in value:
+        problem = text_problem(item)
+        if problem:
+            raise ValidationError(f"The tag name {json.dumps(item)} holds {problem}, which cannot be stored.")
     return list(dict.fromkeys(item.strip() for item in value))
 
 

@@ -7,6 +7,7 @@ from django.forms.fields import InvalidJSONInput
 from django.utils.html import format_html, format_html_join
 
 from cms.exceptions import ConflictError
+from cms.storable import json_problem
 from media_lifecycle import analytics, processing, uploads
 from media_lifecycle.admin.widgets import badge, thumbnail, webhooks_panel
 from media_lifecycle.api.fields import METADATA_MAX_DEPTH, absolute_url, file_url, nesting_depth
@@ -28,6 +29,9 @@ class MetadataFormField(forms.JSONField):
             raise too_deep from None
         if self._too_deep(converted):
             raise too_deep
+        problem = json_problem(converted)
+        if problem:
+            raise forms.ValidationError(f"The JSON value is not usable: {problem.message}.")
         return converted
 
     def bound_data(self, data, initial):
@@ -36,7 +40,7 @@ class MetadataFormField(forms.JSONField):
             bound = super().bound_data(data, initial)
         except RecursionError:
             return InvalidJSONInput(data)
-        return InvalidJSONInput(data) if self._too_deep(bound) else bound
+        return InvalidJSONInput(data) if self._too_deep(bound) or json_problem(bound) else bound
 
 
 class VideoForm(forms.ModelForm):

@@ -4,9 +4,12 @@ import json
 from urllib.parse import urljoin
 
 from django.conf import settings
+from django.db import models
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
+from cms.datetimes import InstantField
+from cms.parsers import StorableJSONField
 from media_lifecycle.models.tag import TAG_MAX_LENGTH
 
 
@@ -57,7 +60,7 @@ def nesting_depth(value) -> int:
     return deepest
 
 
-class MetadataField(serializers.JSONField):
+class MetadataField(StorableJSONField):
     """Free-form JSON metadata (a JSON string in multipart forms), at most METADATA_MAX_DEPTH levels deep."""
 
     def to_internal_value(self, data):
@@ -103,7 +106,11 @@ class StrictModelSerializer(serializers.ModelSerializer):
     """Refuses unknown fields, and server-owned fields unless they echo the current value unchanged.
 
     `server_owned` maps a read-only field to the way to change it instead (a sentence, or "").
+    Date and time fields read their input through cms.datetimes (UTC, no impossible offsets).
     """
+
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.DateTimeField: InstantField}
 
     server_owned: dict[str, str] = {}
 

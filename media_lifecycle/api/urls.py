@@ -1,11 +1,11 @@
 """Media API routes."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from media_lifecycle.api.callbacks import ProcessingCallbackView
 from media_lifecycle.api.playback import AnalyticsView, ClientWebhookViewSet
-from media_lifecycle.api.views import LivestreamViewSet, PlaylistViewSet, VideoViewSet
+from media_lifecycle.api.views import ID_PATTERN, LivestreamViewSet, PlaylistViewSet, VideoViewSet
 
 router = DefaultRouter(use_regex_path=True)
 router.register("videos", VideoViewSet, basename="video")
@@ -14,7 +14,8 @@ router.register("livestreams", LivestreamViewSet, basename="livestream")
 router.register("client-webhooks", ClientWebhookViewSet, basename="client-webhook")
 
 urlpatterns = [
-    path("callbacks/processing/<str:job_id>/", ProcessingCallbackView.as_view(), name="processing-callback"),
+    re_path(rf"^callbacks/processing/(?P<job_id>{ID_PATTERN})/$", ProcessingCallbackView.as_view(),
+            name="processing-callback"),
     path("analytics/", AnalyticsView.as_view(), name="analytics"),
     *router.urls,
 ]

@@ -3,6 +3,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from cms.datetimes import InstantField
+from cms.parsers import StorableJSONField
 from webhooks_app import catalog
 from webhooks_app.models import (
     Delivery,
@@ -37,10 +39,10 @@ class LastDeliverySerializer(serializers.Serializer):
 
 class WebhookSerializer(serializers.ModelSerializer):
     url = serializers.CharField(max_length=2000, validators=[_django(validate_target_url)])
-    events = serializers.JSONField(validators=[_django(validate_events)],
+    events = StorableJSONField(validators=[_django(validate_events)],
                                    help_text='Event names from the catalog, or ["*"].')
-    tags = serializers.JSONField(required=False, validators=[_django(validate_tags)])
-    headers = serializers.JSONField(required=False, validators=[_django(validate_headers)])
+    tags = StorableJSONField(required=False, validators=[_django(validate_tags)])
+    headers = StorableJSONField(required=False, validators=[_django(validate_headers)])
     secret = serializers.CharField(required=False, validators=[_django(validate_secret)],
                                    help_text="16–128 characters; generated (whsec_…) when omitted. "
                                              "Shown in full only in the create and rotate answers.")
@@ -108,8 +110,8 @@ class TestEventSerializer(serializers.Serializer):
 
 
 class ReplaySerializer(serializers.Serializer):
-    since = serializers.DateTimeField()
-    until = serializers.DateTimeField(required=False)
+    since = InstantField()
+    until = InstantField(required=False)
     types = serializers.ListField(child=serializers.CharField(), required=False)
 
     def validate_types(self, value):

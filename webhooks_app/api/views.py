@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
+from cms.datetimes import InstantFilter
 from cms.permissions import StaffModelActionPermission
 from webhooks_app import conditions, events, relay
 from webhooks_app.api.serializers import (
@@ -154,8 +155,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
 
 class EventFilter(django_filters.FilterSet):
     type = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte",
-                                             label="ISO 8601 time; events at or after it")
+    since = InstantFilter(field_name="timestamp", lookup_expr="gte", label="ISO 8601 time; events at or after it")
 
     class Meta:
         model = Event
