@@ -1,7 +1,10 @@
 """Player-facing API: analytics reports (anonymous, throttled) and client-side webhook configuration (staff)."""
 
+import logging
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
+from redis.exceptions import RedisError
 from rest_framework import serializers, status, viewsets
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
@@ -13,12 +16,25 @@ from media_lifecycle.models import ClientWebhook, PlaybackEvent, Video
 from webhooks_app.url_guard import UnsafeURL, check_scheme
 
 FIELD_NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
+CACHE_ERRORS = (RedisError, OSError)  # what Django's Redis cache raises while Redis is down or unreachable
+logger = logging.getLogger(__name__)
 
 
 class AnalyticsThrottle(SimpleRateThrottle):
-    """ANALYTICS_THROTTLE per client address, counted in Django's cache."""
+    """ANALYTICS_THROTTLE per client address, counted in Django's cache.
+
+    The count is a guard, not the feature: while the cache (Redis) is down the throttle lets every report
+    through with a logged warning, so viewers' analytics keep being accepted (SPEC §11)."""
 
     scope = "analytics"
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as exc:
+            logger.warning("Analytics throttle skipped: the cache is unreachable (%s: %s); report accepted.",
+                           type(exc).__name__, exc)
+            return True
 
     def get_rate(self) -> str:
         # Read per request, not DRF's rate table frozen at import, so overriding the setting takes effect.
