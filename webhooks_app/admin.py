@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from webhooks_app import catalog, events, relay
+from webhooks_app.headers import MaskedValueError, keep_masked, masked
 from webhooks_app.models import (
     HISTORY,
     Delivery,
@@ -78,6 +79,7 @@ class WebhookForm(forms.ModelForm):
         if not self.instance._state.adding:  # the id has a default, so a new webhook has a pk already
             self.initial["tags"] = ", ".join(self.instance.tags or [])
             self.initial["events"] = self.instance.events
+            self.initial["headers"] = masked(self.instance.headers or {})  # credentials never shown again
             del self.fields["secret"]
 
     def clean_events(self):
@@ -86,6 +88,16 @@ class WebhookForm(forms.ModelForm):
     def clean_tags(self):
         names = [part.strip() for part in (self.cleaned_data.get("tags") or "").split(",") if part.strip()]
         return validate_tags(names)
+
+    def clean_headers(self):
+        """A masked credential value left as shown keeps the stored value (the API's rule, webhooks_app.headers)."""
+        value = self.cleaned_data.get("headers")
+        if not isinstance(value, dict):
+            return value
+        try:
+            return keep_masked(value, {} if self.instance._state.adding else self.instance.headers or {})
+        except MaskedValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean_secret(self):
         value = self.cleaned_data.get("secret")

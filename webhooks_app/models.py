@@ -16,7 +16,7 @@ from webhooks_app.url_guard import UnsafeURL, check_url
 
 RESERVED_HEADERS = {
     "content-type", "content-length", "host", "user-agent", "webhook-id", "webhook-timestamp",
-    "webhook-signature", "x-signature", "transfer-encoding", "connection",
+    "webhook-signature", "x-signature", "x-signature-next", "transfer-encoding", "connection",
 }
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
 # What HTTP/1.1 (and http.client, in Latin-1) can carry, without leading whitespace (which requests refuses).

@@ -3,7 +3,6 @@ and the address guard enforced on the socket actually connected (so DNS rebindin
 The sender never raises on an HTTP failure; it returns a SendResult and retry.py decides what happens next."""
 
 import os
-import re
 import socket
 import threading
 import time
@@ -18,13 +17,13 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 from urllib3.util import Timeout
 
+from webhooks_app import headers as credential_headers
 from webhooks_app import retry
 from webhooks_app.url_guard import is_public_address
 
 READ_LIMIT = 64 * 1024
 STORE_LIMIT = 4 * 1024
 ERROR_BODY_CHARS = 200
-SENSITIVE_HEADER = re.compile(r"authorization|token|secret|password|cookie|api[-_]?key|signature-key", re.I)
 KEPT_RESPONSE_HEADERS = ("content-type", "content-length", "location", "retry-after", "server", "date")
 
 
@@ -111,7 +110,7 @@ def session(guarded: bool) -> requests.Session:
 
 def stored_headers(headers: dict[str, str]) -> dict[str, str]:
     """Request headers as kept in the attempt log: values of credential-like headers are masked."""
-    return {name: ("••••••" if SENSITIVE_HEADER.search(name) else value) for name, value in headers.items()}
+    return credential_headers.masked(headers)
 
 
 def transport_error(exc: Exception, timeout: float) -> str:

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from cms.datetimes import InstantField
 from cms.parsers import StorableJSONField
 from webhooks_app import catalog
+from webhooks_app.headers import MaskedValueError, keep_masked, masked
 from webhooks_app.models import (
     Delivery,
     DeliveryAttempt,
@@ -56,6 +57,7 @@ class WebhookSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "disabled_reason", "created_at", "updated_at"]
 
     reveal_secret = False
+    reveal_headers = False  # credential-like header values are shown only in the create answer
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
@@ -70,6 +72,12 @@ class WebhookSerializer(serializers.ModelSerializer):
             if self.instance is not None and "secret" in data:  # the masked secret echoed back (GET, edit, PUT)
                 data = data.copy()
                 data.pop("secret")
+            if isinstance(data.get("headers"), dict):  # masked credential values echoed back keep the stored ones
+                try:
+                    merged = keep_masked(data["headers"], self.instance.headers if self.instance else {})
+                except MaskedValueError as exc:
+                    raise serializers.ValidationError({"headers": [str(exc)]}) from None
+                data = {**data, "headers": merged}
         return super().to_internal_value(data)
 
     def get_last_delivery(self, webhook) -> dict | None:
@@ -81,6 +89,7 @@ class WebhookSerializer(serializers.ModelSerializer):
     def to_representation(self, webhook):
         data = super().to_representation(webhook)
         data["secret"] = webhook.secret if self.reveal_secret else webhook.masked_secret
+        data["headers"] = webhook.headers if self.reveal_headers else masked(webhook.headers or {})
         return data
 
     def update(self, webhook, validated_data):
@@ -91,6 +100,15 @@ class WebhookSerializer(serializers.ModelSerializer):
 
 
 class RevealedWebhookSerializer(WebhookSerializer):
+    """The create answer: the secret and every header value in clear, this once."""
+
+    reveal_secret = True
+    reveal_headers = True
+
+
+class RotatedWebhookSerializer(WebhookSerializer):
+    """The rotate answer: the new secret in clear; credential headers stay masked."""
+
     reveal_secret = True
 
 

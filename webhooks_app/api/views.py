@@ -17,6 +17,7 @@ from webhooks_app.api.serializers import (
     EventSerializer,
     ReplaySerializer,
     RevealedWebhookSerializer,
+    RotatedWebhookSerializer,
     RotateSecretSerializer,
     TestEventSerializer,
     WebhookSerializer,
@@ -77,7 +78,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
 
     test.unit_of_work_exempt = True  # the event must be committed before it is sent, within this request
 
-    @extend_schema(request=RotateSecretSerializer, responses=RevealedWebhookSerializer)
+    @extend_schema(request=RotateSecretSerializer, responses=RotatedWebhookSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         """A new secret; the old one keeps signing beside it for 24 hours."""
@@ -85,7 +86,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         body = RotateSecretSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         webhook.rotate_secret(body.validated_data.get("secret"))
-        return Response(RevealedWebhookSerializer(self.get_queryset().get(pk=webhook.pk)).data)
+        return Response(RotatedWebhookSerializer(self.get_queryset().get(pk=webhook.pk)).data)
 
     @extend_schema(responses=DeliverySerializer(many=True), filters=True)
     @action(detail=True, methods=["get"])
