@@ -18,11 +18,16 @@ VERSION = "0.1.0"
 
 DEBUG = env.get_bool("DEBUG", False)
 
+# SECRET_KEY, else the key `make run` generated into var/secret_key (so every manage.py command of that checkout
+# works in a second terminal without DEBUG); with neither, one is generated there only when DEBUG is on.
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
 SECRET_KEY = env.get_str("SECRET_KEY")
 if SECRET_KEY is None:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = env.secret_file(VAR_DIR / "secret_key", 50)
+    if not DEBUG and not SECRET_KEY_FILE.exists():
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (or run `make run` once: it generates var/secret_key)."
+        )
+    SECRET_KEY = env.secret_file(SECRET_KEY_FILE, 50)
 
 
 def _base_url(name: str, default: str | None) -> str | None:
@@ -284,16 +289,21 @@ LIVESTREAM_PLAYBACK_URL = env.get_str("LIVESTREAM_PLAYBACK_URL", PUBLIC_BASE_URL
 
 # --- Email and notices ------------------------------------------------------------------------------
 
-ADMINS = [(address, address) for address in env.get_list("ADMINS", [])]
-for _name, _address in ADMINS:
-    if "@" not in _address:
-        raise ImproperlyConfigured(f"ADMINS: {_address!r} is not an email address.")
-MANAGERS = ADMINS
 EMAIL_HOST = env.get_str("EMAIL_HOST")
 EMAIL_BACKEND = env.get_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
+# In development (DEBUG on, mail printed on the console) the demo superuser is the admin, so that failure
+# notices show up on the console of `make run`; elsewhere nobody is mailed unless ADMINS names someone.
+DEMO_ADMIN_EMAIL = "admin@example.com"
+_console_mail = EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+ADMINS = [(address, address) for address in
+          env.get_list("ADMINS", [DEMO_ADMIN_EMAIL] if DEBUG and _console_mail else [])]
+for _name, _address in ADMINS:
+    if "@" not in _address:
+        raise ImproperlyConfigured(f"ADMINS: {_address!r} is not an email address.")
+MANAGERS = ADMINS
 EMAIL_HOST = EMAIL_HOST or "localhost"
 EMAIL_PORT = env.get_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env.get_str("EMAIL_HOST_USER", "")

@@ -43,7 +43,7 @@ class Command(BaseCommand):
         if existing is not None:
             return existing
         password = secrets.token_urlsafe(12)
-        user = users.objects.create_superuser(DEMO_USER, "admin@example.com", password)
+        user = users.objects.create_superuser(DEMO_USER, settings.DEMO_ADMIN_EMAIL, password)
         path = Path(settings.VAR_DIR) / PASSWORD_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(password + "\n")
