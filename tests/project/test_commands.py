@@ -354,3 +354,41 @@ def test_webhook_receiver_refuses_bad_options_without_a_traceback(tmp_path, args
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("secret_given", ["new", "previous"])
+def test_webhook_receiver_explains_both_plain_signatures_during_a_rotation(start_receiver, secret_given,
+                                                                           django_capture_on_commit_callbacks):
+    webhook = Webhook.objects.create(url="http://127.0.0.1:9/", events=["video.ready"], secret=new_secret())
+    previous = webhook.secret
+    current = webhook.rotate_secret()
+    receiver = start_receiver("--secret", current if secret_given == "new" else previous)
+    Webhook.objects.filter(pk=webhook.pk).update(url=receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            event = events.record("video.ready", {"object": "video", "id": "vid_rotated", "tags": []})
+
+    block = request_block(receiver.wait_for(f"webhook-id: {event.pk}"), event.pk)
+
+    assert re.search(r"^  X-Signature-Next: [0-9a-f]{64}$", block, re.M), block
+    assert "Standard Webhooks signature: valid" in block  # it carries a signature for each secret
+    if secret_given == "new":
+        assert "  X-Signature: INVALID for this secret (rotation overlap: it is made with the previous secret)" in block
+        assert "  X-Signature-Next: valid" in block
+    else:
+        assert "  X-Signature: valid" in block
+        assert "  X-Signature-Next: INVALID for this secret (rotation overlap: it is made with the new secret)" in block
+
+
+def test_webhook_receiver_reads_an_absurd_timestamp_without_a_traceback(start_receiver):
+    secret = new_secret()
+    receiver = start_receiver("--secret", secret)
+    body = b'{"id":"evt_nines"}'
+    headers = {**signature_headers([secret], "evt_nines", body), "webhook-timestamp": "9" * 400}
+
+    assert post(receiver.url, body, headers).status_code == 200
+
+    block = request_block(receiver.wait_for("answered 200"), "evt_nines")
+    assert "Standard Webhooks signature: unreadable (webhook-timestamp must be Unix time" in block
+    assert "Traceback" not in receiver.output()
