@@ -1,11 +1,15 @@
-"""Dates and times that come in (query filters, request bodies), read defensively: ISO 8601, turned into UTC
-before any query sees them. PostgreSQL refuses offsets beyond ±15:59 ("time zone displacement out of range")
-and Python overflows converting year 1 or 9999 across midnight; both are the client's mistake, so a 400."""
+"""Dates and times that come in (query filters, request bodies, admin filters), read defensively: ISO 8601,
+turned into UTC before any query sees them. PostgreSQL refuses offsets beyond ±15:59 ("time zone displacement
+out of range") and Python overflows converting year 1 or 9999 across midnight; both are the client's mistake,
+so a 400 (or the admin's "incorrect lookup" notice), never a database error."""
 
 from datetime import UTC, datetime, timedelta
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import lookups
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
@@ -76,3 +80,34 @@ class InstantFilter(django_filters.IsoDateTimeFilter):
     """A query filter on a date and time (`?since=…`), in UTC before it reaches the database."""
 
     field_class = InstantFormField
+
+
+def _in_utc(value):
+    """An aware datetime (or a list of them, for __in and __range) in UTC, or ValidationError saying why not."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        try:
+            return to_utc(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+    if isinstance(value, list | tuple):
+        return type(value)(_in_utc(item) for item in value)
+    return value
+
+
+class _ComparedInUTC:
+    """Lookup mixin: the datetime a column is compared with is put in UTC while the query is built."""
+
+    def get_prep_lookup(self):
+        return _in_utc(super().get_prep_lookup())
+
+
+COMPARISONS = (lookups.Exact, lookups.GreaterThan, lookups.GreaterThanOrEqual, lookups.LessThan,
+               lookups.LessThanOrEqual, lookups.Range, lookups.In)
+
+
+def register_lookups() -> None:
+    """Every comparison with a DateTimeField, whoever builds it (an admin date filter, a query string turned into
+    ORM lookups, plain code), takes its value in UTC, and refuses an impossible one with ValidationError, which
+    the admin turns into its "incorrect lookup" notice: no offset ever reaches the database."""
+    for comparison in COMPARISONS:
+        models.DateTimeField.register_lookup(type(comparison.__name__, (_ComparedInUTC, comparison), {}))

@@ -45,6 +45,7 @@ ALLOWED_HOSTS = env.get_list(
 CSRF_TRUSTED_ORIGINS = env.get_list("CSRF_TRUSTED_ORIGINS", [f"{urlsplit(PUBLIC_BASE_URL).scheme}://{urlsplit(PUBLIC_BASE_URL).netloc}"])
 
 INSTALLED_APPS = [
+    "cms",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

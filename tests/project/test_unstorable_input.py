@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -272,3 +273,33 @@ def test_a_nul_anywhere_in_the_url_gets_400(admin_client, url):
 
     assert answer.status_code == 400
     assert "NUL" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/webhooks_app/event/?timestamp__gte=2020-01-01T00:00:00%2B20:00",
+    "/admin/webhooks_app/delivery/?created_at__gte=2020-01-01+00:00:00%2B20:00",
+    "/admin/media_lifecycle/video/?created_at__gte=2020-01-01T00:00:00-16:00",
+    "/admin/media_lifecycle/video/?created_at__lt=0001-01-01T00:00:00%2B01:00",
+])
+def test_admin_date_filters_with_impossible_times_get_the_incorrect_lookup_notice(admin_client, url):
+    make_video("Listed")
+
+    answer = admin_client.get(url)
+
+    assert answer.status_code == 302
+    assert answer.url.endswith("?e=1")
+
+
+def test_comparisons_with_datetime_columns_take_their_value_in_utc():
+    from webhooks_app import events
+
+    event = events.record("video.ready", {"object": "video", "id": "vid_q", "tags": []})
+    moment = Event.objects.get(pk=event.pk).timestamp
+    kiribati = moment.astimezone(timezone(timedelta(hours=14)))
+
+    assert Event.objects.filter(pk=event.pk, timestamp__gte=kiribati).exists()
+    assert Event.objects.filter(pk=event.pk, timestamp__range=(kiribati, kiribati + timedelta(seconds=1))).exists()
+    assert Event.objects.filter(pk=event.pk, timestamp__in=[kiribati]).exists()
+    assert not Event.objects.filter(pk=event.pk, timestamp__lt=kiribati).exists()
+    with pytest.raises(ValidationError, match="out of range"):
+        Event.objects.filter(timestamp__gte=moment.replace(tzinfo=timezone(timedelta(hours=20))))
