@@ -4,6 +4,8 @@ database can store (NUL characters, lone surrogates)."""
 
 import json
 
+from django import forms
+from django.forms.fields import InvalidJSONInput
 from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError
 
@@ -58,3 +60,21 @@ class StorableJSONField(serializers.JSONField):
         if problem:
             raise serializers.ValidationError(f"The JSON value is not usable: {problem.message}.")
         return value
+
+
+class StorableJSONFormField(forms.JSONField):
+    """The admin's JSON boxes: Django's JSONField, with the same check, and a refused value shown again as the
+    text typed (re-encoding a lone surrogate to show it would fail while the page is written)."""
+
+    def to_python(self, value):
+        converted = super().to_python(value)
+        problem = json_problem(converted)
+        if problem:
+            raise forms.ValidationError(f"The JSON value is not usable: {problem.message}.")
+        return converted
+
+    def bound_data(self, data, initial):
+        bound = super().bound_data(data, initial)
+        if isinstance(bound, InvalidJSONInput):
+            return bound
+        return InvalidJSONInput(data) if json_problem(bound) else bound

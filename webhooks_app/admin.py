@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from cms.parsers import StorableJSONFormField
 from webhooks_app import catalog, events, relay
 from webhooks_app.headers import MaskedValueError, keep_masked, masked
 from webhooks_app.models import (
@@ -73,6 +74,7 @@ class WebhookForm(forms.ModelForm):
     class Meta:
         model = Webhook
         fields = ["url", "description", "events", "tags", "tag_match", "is_active", "headers"]
+        field_classes = {"headers": StorableJSONFormField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,7 +7,7 @@ from django.forms.fields import InvalidJSONInput
 from django.utils.html import format_html, format_html_join
 
 from cms.exceptions import ConflictError
-from cms.storable import json_problem
+from cms.parsers import StorableJSONFormField
 from media_lifecycle import analytics, processing, uploads
 from media_lifecycle.admin.widgets import badge, thumbnail, webhooks_panel
 from media_lifecycle.api.fields import METADATA_MAX_DEPTH, absolute_url, file_url, nesting_depth
@@ -15,7 +15,7 @@ from media_lifecycle.models import ProcessingJob, Video
 from webhooks_app.url_guard import UnsafeURL, check_url
 
 
-class MetadataFormField(forms.JSONField):
+class MetadataFormField(StorableJSONFormField):
     """The metadata box, with the API's nesting limit: a deeper value exhausts the stack when parsed or saved."""
 
     def _too_deep(self, value) -> bool:
@@ -29,9 +29,6 @@ class MetadataFormField(forms.JSONField):
             raise too_deep from None
         if self._too_deep(converted):
             raise too_deep
-        problem = json_problem(converted)
-        if problem:
-            raise forms.ValidationError(f"The JSON value is not usable: {problem.message}.")
         return converted
 
     def bound_data(self, data, initial):
@@ -40,7 +37,7 @@ class MetadataFormField(forms.JSONField):
             bound = super().bound_data(data, initial)
         except RecursionError:
             return InvalidJSONInput(data)
-        return InvalidJSONInput(data) if self._too_deep(bound) or json_problem(bound) else bound
+        return InvalidJSONInput(data) if self._too_deep(bound) else bound
 
 
 class VideoForm(forms.ModelForm):

@@ -146,6 +146,21 @@ def test_the_admin_metadata_box_refuses_json_that_cannot_be_stored(admin_client,
     assert Video.objects.get(pk=video.pk).title == "Admin"
 
 
+@pytest.mark.parametrize("headers", [{"X-A": "\ud800"}, {"X-A\u0000": "v"}, {"\udfff": "v"}, {"X-B": "a\u0000"}])
+def test_the_admin_webhook_headers_box_refuses_json_that_cannot_be_stored(admin_client, receiver, headers):
+    webhook = Webhook.objects.create(url=receiver.url, events=["*"], headers={"X-Kept": "1"})
+    form = {"url": receiver.url, "description": "", "events": ["video.ready"], "tags": "", "tag_match": "any",
+            "is_active": "on", "headers": json.dumps(headers)}
+
+    changed = admin_client.post(reverse("admin:webhooks_app_webhook_change", args=[webhook.pk]), form)
+    added = admin_client.post(reverse("admin:webhooks_app_webhook_add"), {**form, "secret": ""})
+
+    for answer in (changed, added):
+        assert answer.status_code == 200  # the form again, with the error
+        assert "cannot be stored" in answer.content.decode()
+    assert Webhook.objects.get().headers == {"X-Kept": "1"}
+
+
 # --- raw bodies of signed callbacks ----------------------------------------------------------------------
 
 
