@@ -50,6 +50,7 @@ def server(tmp_path, django_user_model):
         log.close()
 
 
+@pytest.mark.timeout(420)  # about 30 s alone; the margin is for a machine busy with other suites
 def test_no_operation_of_the_api_answers_with_a_server_error(server, django_user_model, tmp_path):
     base, server_log = server
     staff = django_user_model.objects.create_superuser("fuzzer", "fuzzer@example.com", "fuzzer-pw-123456")
@@ -57,7 +58,7 @@ def test_no_operation_of_the_api_answers_with_a_server_error(server, django_user
 
     result = subprocess.run(
         [str(BIN / "st"), "run", f"{base}/api/schema/", "--checks", "not_a_server_error",
-         "--header", f"Authorization: Bearer {token.key}", "--seed", str(SEED), "--max-examples", "5",
+         "--header", f"Authorization: Bearer {token.key}", "--seed", str(SEED), "--max-examples", "3",
          "--workers", "1", "--exclude-path-regex", EXCLUDED, "--request-timeout", "20",
          "--report", "junit", "--report-dir", str(tmp_path / "report")],
         cwd=tmp_path, capture_output=True, text=True, timeout=240,
