@@ -41,7 +41,7 @@ class LastDeliverySerializer(serializers.Serializer):
 class WebhookSerializer(serializers.ModelSerializer):
     url = serializers.CharField(max_length=2000, validators=[_django(validate_target_url)])
     events = StorableJSONField(validators=[_django(validate_events)],
-                                   help_text='Event names from the catalog, or ["*"].')
+                               help_text='Event names from the catalog, or ["*"].')
     tags = StorableJSONField(required=False, validators=[_django(validate_tags)])
     headers = StorableJSONField(required=False, validators=[_django(validate_headers)])
     secret = serializers.CharField(required=False, validators=[_django(validate_secret)],
