@@ -1,11 +1,12 @@
 """Media API routes."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from media_lifecycle.api.callbacks import ProcessingCallbackView
 from media_lifecycle.api.playback import AnalyticsView, ClientWebhookViewSet
 from media_lifecycle.api.views import LivestreamViewSet, PlaylistViewSet, VideoViewSet
+from media_lifecycle.uploads.views import UploadCollectionView, UploadDetailView
 
 router = DefaultRouter(use_regex_path=True)
 router.register("videos", VideoViewSet, basename="video")
@@ -16,5 +17,7 @@ router.register("client-webhooks", ClientWebhookViewSet, basename="client-webhoo
 urlpatterns = [
     path("callbacks/processing/<str:job_id>/", ProcessingCallbackView.as_view(), name="processing-callback"),
     path("analytics/", AnalyticsView.as_view(), name="analytics"),
+    path("uploads/", UploadCollectionView.as_view(), name="upload-list"),
+    re_path(r"^uploads/(?P<upload_id>[A-Za-z0-9_]{1,40})/?$", UploadDetailView.as_view(), name="upload-detail"),
     *router.urls,
 ]
