@@ -11,6 +11,7 @@ Two layouts, chosen by what the storage can do:
 import io
 import os
 import posixpath
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -18,11 +19,11 @@ from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
-from django.utils.text import get_valid_filename
 
 BLOCK = 1024 * 1024  # bytes read from the request and written to storage at a time
 PROGRESS_BYTES = 16 * BLOCK
 PROGRESS_SECONDS = 1.0
+EXTENSION = re.compile(r"\.[a-z0-9]{1,10}")
 
 Progress = Callable[[int], None]  # called now and then with the bytes written so far; may raise to stop
 
@@ -37,8 +38,11 @@ def layout_for(storage: Storage) -> str:
 
 
 def storage_name(upload_id: str, filename: str) -> str:
-    """uploads/<id>/source.<ext>: the extension of the client's file name, the rest ours."""
-    extension = posixpath.splitext(get_valid_filename(filename or "") or "")[1].lower()[:10]
+    """uploads/<id>/source.<ext>: the extension of the client's file name (when it is a plain one), the rest
+    ours, so no client text shapes a path."""
+    extension = posixpath.splitext(filename or "")[1].lower()
+    if not EXTENSION.fullmatch(extension):
+        extension = ""
     return f"uploads/{upload_id}/source{extension}"
 
 
