@@ -5,15 +5,20 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from webhooks_app import catalog, events, relay
+from webhooks_app import catalog, events, permissions, relay
 from webhooks_app.models import (
     HISTORY,
+    ROTATION_OVERLAP,
     Delivery,
     DeliveryAttempt,
     Event,
@@ -61,9 +66,16 @@ def success_rate(succeeded: int, failed: int) -> str:
     return f"{100 * succeeded / finished:.1f}% ({succeeded}/{finished})"
 
 
+class EventCheckboxes(forms.CheckboxSelectMultiple):
+    """The event catalog as groups of checkboxes, each group with a "select all" box (event-groups.js)."""
+
+    class Media:
+        js = ["webhooks_app/event-groups.js"]
+
+
 class WebhookForm(forms.ModelForm):
-    events = forms.MultipleChoiceField(choices=event_choices, widget=forms.CheckboxSelectMultiple,
-                                       help_text="Pick events one by one, or * for every event.")
+    events = forms.MultipleChoiceField(choices=event_choices, widget=EventCheckboxes,
+                                       help_text="Pick events one by one, a whole group, or * for every event.")
     tags = forms.CharField(required=False, help_text="Tag condition, comma-separated (e.g. news, sport). "
                                                      "Empty means every object matches.")
     secret = forms.CharField(required=False, help_text="16–128 characters. Leave empty to generate a whsec_ "
@@ -199,10 +211,10 @@ class WebhookAdmin(admin.ModelAdmin):
         rotate = reverse("admin:webhooks_app_webhook_rotate_secret", args=[webhook.pk])
         test = reverse("admin:webhooks_app_webhook_send_test", args=[webhook.pk])
         return format_html(
-            '<code>{}</code> &nbsp; <button type="submit" class="button" formaction="{}" formmethod="post" '
-            'name="_rotate">Rotate secret</button> &nbsp; <button type="submit" class="button" formaction="{}" '
-            'formmethod="post" name="_send_test">Send test event</button>'
-            '<p class="help">Rotating keeps the old secret signing beside the new one for 24 hours.</p>',
+            '<code>{}</code> &nbsp; <a class="button" href="{}" id="rotate-secret">Rotate secret…</a> &nbsp; '
+            '<button type="submit" class="button" formaction="{}" formmethod="post" name="_send_test">Send test '
+            'event</button><p class="help">Rotating asks first; the old secret keeps signing beside the new one '
+            "for 24 hours.</p>",
             webhook.masked_secret, rotate, test,
         )
 
@@ -223,8 +235,10 @@ class WebhookAdmin(admin.ModelAdmin):
 
     def send_test_view(self, request, pk):
         webhook = get_object_or_404(Webhook, pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, webhook):
+        if request.method != "POST":
             return redirect("admin:webhooks_app_webhook_change", pk)
+        if not permissions.may(request.user, "test"):  # the API's rule for POST /api/webhooks/{id}/test/
+            raise PermissionDenied
         delivery = relay.send_test(webhook)
         level = messages.SUCCESS if delivery.status == Delivery.Status.SUCCEEDED else messages.ERROR
         outcome = "delivered" if level == messages.SUCCESS else f"failed: {delivery.last_error}"
@@ -232,13 +246,26 @@ class WebhookAdmin(admin.ModelAdmin):
         return redirect("admin:webhooks_app_delivery_change", delivery.pk)
 
     def rotate_secret_view(self, request, pk):
+        """Asks first (GET, or a POST without `confirm`), explaining the overlap; rotates on a confirmed POST."""
         webhook = get_object_or_404(Webhook, pk=pk)
-        if request.method == "POST" and self.has_change_permission(request, webhook):
+        if not permissions.may(request.user, "rotate_secret"):  # the API's rule for rotate-secret/
+            raise PermissionDenied
+        if request.method == "POST" and request.POST.get("confirm"):
             secret = webhook.rotate_secret()
             self.message_user(request, format_html(
                 "New signing secret (shown only now): <code>{}</code>. The old one signs beside it for 24 hours.",
                 secret), messages.WARNING)
-        return redirect("admin:webhooks_app_webhook_change", pk)
+            return redirect("admin:webhooks_app_webhook_change", pk)
+        overlap_hours = int(ROTATION_OVERLAP.total_seconds() // 3600)
+        return TemplateResponse(request, "admin/webhooks_app/webhook/rotate_secret.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Rotate the signing secret?",
+            "webhook": webhook,
+            "overlap_hours": overlap_hours,
+            "overlap_ends": timezone.now() + ROTATION_OVERLAP,
+            "rotating_again": webhook.signing_secrets() != [webhook.secret],
+        })
 
     @admin.action(description="Enable selected webhooks (clears the failure count)", permissions=["change"])
     def enable(self, request, queryset):
@@ -268,8 +295,8 @@ class WebhookFilter(admin.SimpleListFilter):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "event_type", "target", "status_badge", "attempt_count", "last_status_code", "short_error",
-                    "created_at", "next_attempt_at"]
+    list_display = ["id", "status_badge", "last_code", "short_error", "event_type", "target",
+                    "attempt_count", "created_at", "next_attempt_at"]
     list_filter = ["status", WebhookFilter, "channel", "is_test"]
     search_fields = ["id", "event__id", "event__type", "webhook__url"]
     list_select_related = ["event", "webhook"]
@@ -280,11 +307,45 @@ class DeliveryAdmin(admin.ModelAdmin):
               "body"]
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ["webhooks_app/admin.css"]}
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
+
+    def get_urls(self):
+        return [
+            path("<str:pk>/redeliver/", self.admin_site.admin_view(self.redeliver_view),
+                 name="webhooks_app_delivery_redeliver"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        delivery = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if delivery is not None and permissions.may(request.user, "redeliver"):
+            extra["redeliver_url"] = reverse("admin:webhooks_app_delivery_redeliver", args=[delivery.pk])
+            extra["redeliver_pending"] = delivery.status == Delivery.Status.PENDING
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def redeliver_view(self, request, pk):
+        """The delivery page's "Redeliver" button: a new attempt series, then that delivery's page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not permissions.may(request.user, "redeliver"):  # the API's rule for POST …/redeliver/
+            raise PermissionDenied
+        delivery = get_object_or_404(Delivery.objects.select_related("event", "webhook"), pk=pk)
+        if delivery.status == Delivery.Status.PENDING:
+            self.message_user(request, f"{delivery.pk} is still pending; redeliver it once it has finished.",
+                              messages.WARNING)
+            return redirect("admin:webhooks_app_delivery_change", delivery.pk)
+        fresh = events.redeliver(delivery)
+        self.message_user(request, f"Redelivery queued as {fresh.pk}: same body and webhook-id as {delivery.pk}.",
+                          messages.SUCCESS)
+        return redirect("admin:webhooks_app_delivery_change", fresh.pk)
 
     @admin.display(description="event", ordering="event__type")
     def event_type(self, delivery):
@@ -292,15 +353,23 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="to")
     def target(self, delivery):
-        return delivery.webhook.url if delivery.webhook else delivery.target_url or delivery.channel
+        target = delivery.webhook.url if delivery.webhook else delivery.target_url or delivery.channel
+        return format_html('<span class="clipped" title="{}">{}</span>', target, target)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, delivery):
         return badge(delivery.status)
 
+    @admin.display(description="code", ordering="last_status_code")
+    def last_code(self, delivery):
+        return delivery.last_status_code or "—"
+
     @admin.display(description="last error")
     def short_error(self, delivery):
-        return (delivery.last_error or "")[:80] or "—"
+        if not delivery.last_error:
+            return "—"
+        return format_html('<span class="clipped" title="{}">{}</span>', delivery.last_error,
+                           delivery.last_error[:60])
 
     @admin.display(description="event")
     def event_link(self, delivery):
@@ -313,7 +382,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         return format_html("<pre style='white-space:pre-wrap;font-size:11px'>{}</pre>",
                            json.dumps(delivery.event.payload, indent=2, ensure_ascii=False))
 
-    @admin.action(description="Redeliver (a new attempt series, same body and webhook-id)", permissions=["view"])
+    @admin.action(description="Redeliver (a new attempt series, same body and webhook-id)", permissions=["change"])
     def redeliver(self, request, queryset):
         made = 0
         for delivery in queryset.select_related("event", "webhook"):
