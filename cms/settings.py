@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "adminsortable2",
     "webhooks_app",
     "media_lifecycle",
 ]
@@ -83,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"admin_ids": "cms.admin_ids"},  # ids in admin URLs as they are
         },
     },
 ]

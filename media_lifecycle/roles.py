@@ -28,11 +28,12 @@ def codenames() -> list[str]:
 def ensure_editors_group(sender, app_config=None, using="default", apps=None, **kwargs) -> None:
     """`post_migrate` receiver (for this app): create the Editors group, or add the permissions it lacks."""
     apps = apps or global_apps  # `flush` sends no app registry of its own
-    if not apps.is_installed("django.contrib.auth"):
+    try:
+        group_model = apps.get_model("auth", "Group")
+        permission_model = apps.get_model("auth", "Permission")
+    except LookupError:  # auth is not installed (or not migrated yet)
         return
     create_permissions(sender, verbosity=0, using=using, apps=apps)  # the media permissions exist first
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
     group, _ = group_model.objects.using(using).get_or_create(name=EDITORS)
     wanted = permission_model.objects.using(using).filter(content_type__app_label=sender.label,
                                                           codename__in=codenames())

@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from cms.admin_ids import PlainIdAdmin, change_url
 from webhooks_app import catalog, events, permissions, relay
 from webhooks_app.models import (
     HISTORY,
@@ -127,7 +128,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(PlainIdAdmin, admin.ModelAdmin):
     form = WebhookForm
 
     class Media:
@@ -294,7 +295,7 @@ class WebhookFilter(admin.SimpleListFilter):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(PlainIdAdmin, admin.ModelAdmin):
     list_display = ["id", "status_badge", "last_code", "short_error", "event_type", "target",
                     "attempt_count", "created_at", "next_attempt_at"]
     list_filter = ["status", WebhookFilter, "channel", "is_test"]
@@ -302,13 +303,19 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["event", "webhook"]
     inlines = [AttemptInline]
     actions = ["redeliver"]
-    fields = ["id", "event_link", "webhook", "channel", "target_url", "is_test", "status_badge", "attempt_count",
-              "next_attempt_at", "lease_expires_at", "last_status_code", "last_error", "created_at", "completed_at",
-              "body"]
+    fields = ["id", "event_link", "webhook_link", "channel", "target_url", "is_test", "status_badge",
+              "attempt_count", "next_attempt_at", "lease_expires_at", "last_status_code", "last_error", "created_at",
+              "completed_at", "body"]
     readonly_fields = fields
 
     class Media:
         css = {"all": ["webhooks_app/admin.css"]}
+
+    @admin.display(description="webhook")
+    def webhook_link(self, delivery):
+        if delivery.webhook is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', change_url(self, delivery.webhook), delivery.webhook)
 
     def has_add_permission(self, request):
         return False
@@ -396,7 +403,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(PlainIdAdmin, admin.ModelAdmin):
     list_display = ["id", "type", "object_type", "object_id", "timestamp", "delivery_count", "internal"]
     list_filter = ["type", "internal", "object_type"]
     search_fields = ["id", "type", "object_id"]

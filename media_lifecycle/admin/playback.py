@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from cms.admin_ids import PlainIdAdmin
 from media_lifecycle.models import ClientWebhook, PlaybackEvent
 
 
 @admin.register(ClientWebhook)
-class ClientWebhookAdmin(admin.ModelAdmin):
+class ClientWebhookAdmin(PlainIdAdmin, admin.ModelAdmin):
     """Its write rules (URL scheme, field names, 1-60 requests per minute) are the model's, as in the API."""
 
     fields = ["id", "url", "description", "request_field", "response_field", "rpm", "is_active", "created_at",

@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join, json_script
 
+from cms.admin_ids import PlainIdAdmin
 from cms.exceptions import ConflictError
 from media_lifecycle import analytics, processing, rules, states
 from media_lifecycle.admin.widgets import (
@@ -192,7 +193,7 @@ def _run_action(modeladmin, request, queryset, verb: str, method) -> None:
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(PlainIdAdmin, admin.ModelAdmin):
     form = VideoForm
     list_display = ["thumb", "title", "status_badge", "published", "archived", "tag_list", "duration",
                     "created_by", "updated_at"]
