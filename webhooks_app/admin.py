@@ -12,7 +12,7 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
 from cms.admin_ids import PlainIdAdmin, change_url
@@ -134,8 +134,9 @@ class WebhookAdmin(PlainIdAdmin, admin.ModelAdmin):
     class Media:
         css = {"all": ["webhooks_app/admin.css"]}
 
-    list_display = ["url", "description", "event_summary", "tag_condition", "status_badge", "consecutive_failures",
+    list_display = ["target", "short_description", "event_summary", "tag_condition", "status_badge", "failures",
                     "rate", "updated_at"]
+    list_display_links = ["target"]
     list_filter = ["is_active", "tag_match"]
     search_fields = ["url", "description", "id"]
     actions = ["enable", "disable"]
@@ -186,18 +187,34 @@ class WebhookAdmin(PlainIdAdmin, admin.ModelAdmin):
             webhook.set_active(webhook.is_active)
         webhook.save()
 
+    @admin.display(description="URL", ordering="url")
+    def target(self, webhook):
+        return format_html('<span class="clipped" title="{}">{}</span>', webhook.url, webhook.url)
+
+    @admin.display(description="description", ordering="description")
+    def short_description(self, webhook):
+        if not webhook.description:
+            return "—"
+        return format_html('<span class="clipped" title="{}">{}</span>', webhook.description, webhook.description)
+
     @admin.display(description="events")
     def event_summary(self, webhook):
         if "*" in (webhook.events or []):
             return "all (*)"
         names = webhook.events or []
-        return ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+        summary = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+        return format_html('<span class="clipped" title="{}">{}</span>', ", ".join(names), summary)
 
     @admin.display(description="tag condition")
     def tag_condition(self, webhook):
         if not webhook.tags:
             return "—"
-        return f"{webhook.tag_match} of {', '.join(webhook.tags)}"
+        condition = f"{webhook.tag_match} of {', '.join(webhook.tags)}"
+        return format_html('<span class="clipped" title="{}">{}</span>', condition, condition)
+
+    @admin.display(description="failures in a row", ordering="consecutive_failures")
+    def failures(self, webhook):
+        return webhook.consecutive_failures
 
     @admin.display(description="status", ordering="is_active")
     def status_badge(self, webhook):
@@ -296,8 +313,7 @@ class WebhookFilter(admin.SimpleListFilter):
 
 @admin.register(Delivery)
 class DeliveryAdmin(PlainIdAdmin, admin.ModelAdmin):
-    list_display = ["id", "status_badge", "last_code", "short_error", "event_type", "target",
-                    "attempt_count", "created_at", "next_attempt_at"]
+    list_display = ["id", "status_badge", "last_code", "short_error", "event_type", "target", "times"]
     list_filter = ["status", WebhookFilter, "channel", "is_test"]
     search_fields = ["id", "event__id", "event__type", "webhook__url"]
     list_select_related = ["event", "webhook"]
@@ -358,6 +374,14 @@ class DeliveryAdmin(PlainIdAdmin, admin.ModelAdmin):
     def event_type(self, delivery):
         return delivery.event.type
 
+    @admin.display(description="created · next attempt", ordering="id")
+    def times(self, delivery):
+        """Both times to the second, so the retry spacing shows; one column keeps the table within 1366 px."""
+        created = formats.date_format(timezone.localtime(delivery.created_at), "DATETIME_FORMAT")
+        upcoming = (formats.date_format(timezone.localtime(delivery.next_attempt_at), "DATETIME_FORMAT")
+                    if delivery.next_attempt_at and delivery.status == Delivery.Status.PENDING else "—")
+        return format_html('<span class="times">{}<br><small>next: {}</small></span>', created, upcoming)
+
     @admin.display(description="to")
     def target(self, delivery):
         target = delivery.webhook.url if delivery.webhook else delivery.target_url or delivery.channel
@@ -404,12 +428,15 @@ class DeliveryAdmin(PlainIdAdmin, admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(PlainIdAdmin, admin.ModelAdmin):
-    list_display = ["id", "type", "object_type", "object_id", "timestamp", "delivery_count", "internal"]
+    list_display = ["id", "type", "subject", "timestamp", "delivery_count", "internal"]
     list_filter = ["type", "internal", "object_type"]
     search_fields = ["id", "type", "object_id"]
     date_hierarchy = "timestamp"
     fields = ["id", "type", "timestamp", "object_type", "object_id", "tags", "internal", "pretty_body"]
     readonly_fields = fields
+
+    class Media:
+        css = {"all": ["webhooks_app/admin.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_deliveries=Count("deliveries"))
@@ -423,6 +450,12 @@ class EventAdmin(PlainIdAdmin, admin.ModelAdmin):
     @admin.display(description="deliveries", ordering="n_deliveries")
     def delivery_count(self, event):
         return event.n_deliveries
+
+    @admin.display(description="object", ordering="object_id")
+    def subject(self, event):
+        if not event.object_id:
+            return event.object_type or "—"
+        return format_html('{} <span class="object-id">{}</span>', event.object_type, event.object_id)
 
     @admin.display(description="body")
     def pretty_body(self, event):

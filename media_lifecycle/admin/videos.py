@@ -140,8 +140,27 @@ def preview_source(video: Video) -> str | None:
     return absolute_url(video.processed_url) or None
 
 
+def _results(video: Video):
+    """What processing found and made: thumbnail, renditions, duration and frame size."""
+    thumb = thumbnail(file_url(video.poster) if video.poster else absolute_url(video.thumbnail_url), 90)
+    renditions = format_html_join(" · ", '<a href="{}">{} {}</a>', (
+        (absolute_url(r.get("url", "")), r.get("quality", "?"), r.get("format", "")) for r in video.renditions or []
+    )) or "—"
+    if video.duration_seconds is None:
+        measured = "—"
+    else:
+        minutes, seconds = divmod(round(video.duration_seconds, 1), 60)
+        measured = f"{int(minutes)}:{seconds:04.1f}"
+        if video.width and video.height:
+            measured += f" · {video.width}×{video.height}"
+    return format_html(
+        '<dl class="video-results"><dt>Thumbnail</dt><dd class="result-thumbnail">{}</dd><dt>Renditions</dt>'
+        '<dd class="result-renditions">{}</dd><dt>Duration · size</dt><dd class="result-duration">{}</dd></dl>',
+        thumb, renditions, measured)
+
+
 def live_status(video: Video):
-    """The part of the page that changes while processing runs."""
+    """The part of the page that changes while processing runs: status, progress, error, preview, results, jobs."""
     transcode = video.jobs.filter(run=video.processing_run, task=ProcessingJob.Task.TRANSCODE).first()
     progress = _progress(transcode) if video.status == states.PROCESSING else ""
     error = format_html('<p class="errornote">{}</p>', video.error_message) if video.error_message else ""
@@ -151,8 +170,8 @@ def live_status(video: Video):
         poster = file_url(video.poster) if video.poster else absolute_url(video.thumbnail_url)
         preview = format_html('<video class="video-preview" controls preload="metadata" src="{}"{}></video>',
                               source, format_html(' poster="{}"', poster) if poster else "")
-    return format_html('<p class="live-line">{} {}</p>{}{}{}', badge(video.status), progress, error, preview,
-                       jobs_table(video))
+    return format_html('<p class="live-line">{} {}</p>{}{}{}{}', badge(video.status), progress, error, preview,
+                       _results(video), jobs_table(video))
 
 
 VIDEO_ACTIONS = {
@@ -203,10 +222,9 @@ class VideoAdmin(PlainIdAdmin, admin.ModelAdmin):
     filter_horizontal = ["tags"]
     date_hierarchy = "created_at"
     actions = ["reprocess_videos", "publish_videos", "unpublish_videos", "archive_videos", "unarchive_videos"]
-    readonly_fields = ["id", "processing", "thumbnail_preview", "file_link", "mime_type", "size_bytes", "format",
-                       "duration_seconds", "width", "height", "rendition_links", "published", "published_at",
-                       "archived", "archived_at", "created_by", "revision", "created_at", "updated_at",
-                       "player_link", "viewing_stats", "plays_chart", "webhooks"]
+    readonly_fields = ["id", "processing", "file_link", "mime_type", "size_bytes", "format", "published",
+                       "published_at", "archived", "archived_at", "created_by", "revision", "created_at",
+                       "updated_at", "player_link", "viewing_stats", "plays_chart", "webhooks"]
 
     class Media:
         css = {"all": ["media_lifecycle/admin/admin.css"]}
@@ -217,8 +235,7 @@ class VideoAdmin(PlainIdAdmin, admin.ModelAdmin):
         fieldsets = [
             (None, {"fields": ["id", "title", "description", "tags", "auto_publish", "metadata"]}),
             ("Source", {"fields": ["upload", "source_url", "file_link", "mime_type", "size_bytes", "format"]}),
-            ("Processing", {"fields": ["processing", "thumbnail_preview", "poster", "rendition_links",
-                                       "duration_seconds", "width", "height"]}),
+            ("Processing", {"fields": ["processing", "poster"]}),
             ("Publishing", {"fields": ["published", "published_at", "archived", "archived_at", "player_link"]}),
             ("Viewing", {"fields": ["viewing_stats", "plays_chart"]}),
             ("Webhooks", {"fields": ["webhooks"]}),
@@ -312,15 +329,11 @@ class VideoAdmin(PlainIdAdmin, admin.ModelAdmin):
     def thumb(self, video):
         return thumbnail(file_url(video.poster) if video.poster else absolute_url(video.thumbnail_url))
 
-    @admin.display(description="thumbnail")
-    def thumbnail_preview(self, video):
-        return thumbnail(file_url(video.poster) if video.poster else absolute_url(video.thumbnail_url), 160)
-
     @admin.display(description="status", ordering="status")
     def status_badge(self, video):
         return badge(video.status)
 
-    @admin.display(description="status")
+    @admin.display(description="processing")
     def processing(self, video):
         if video.pk is None or video._state.adding:
             return "Save the video to start processing its file."
@@ -344,14 +357,6 @@ class VideoAdmin(PlainIdAdmin, admin.ModelAdmin):
     def file_link(self, video):
         url = file_url(video.file) if video.file else video.source_url
         return format_html('<a href="{}">{}</a>', url, url) if url else "—"
-
-    @admin.display(description="renditions")
-    def rendition_links(self, video):
-        if not video.renditions:
-            return "—"
-        return format_html_join(" · ", '<a href="{}">{} {}</a>', (
-            (absolute_url(r.get("url", "")), r.get("quality", "?"), r.get("format", "")) for r in video.renditions
-        ))
 
     @admin.display(description="player")
     def player_link(self, video):

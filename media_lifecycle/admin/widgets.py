@@ -69,9 +69,10 @@ def webhooks_panel(event_type: str, tags: list[str]):
     )
 
 
-class TusUploadWidget(forms.HiddenInput):
+class TusUploadWidget(forms.Widget):
     """The admin's upload field: a file picker that sends the file with tus (resumable, in chunks, with a
-    progress bar) and puts the finished upload's id into this hidden input for the form to use."""
+    progress bar) and puts the finished upload's id into a hidden input for the form to use. The widget itself
+    is visible (not `is_hidden`), so the field's errors show next to it."""
 
     template_name = "media_lifecycle/widgets/tus_upload.html"  # an app template: widgets render with the form renderer
 
