@@ -5,7 +5,7 @@ from django.db import transaction
 from rest_framework import serializers
 
 from cms.serializers import StrictSerializer
-from media_lifecycle import lifecycle, rules
+from media_lifecycle import rules
 from media_lifecycle.api.fields import (
     MetadataField,
     PayloadTooLarge,
@@ -14,7 +14,7 @@ from media_lifecycle.api.fields import (
     absolute_url,
     file_url,
 )
-from media_lifecycle.models import Livestream, Playlist, PlaylistItem, Tag, Video
+from media_lifecycle.models import Livestream, Playlist, Tag, Video
 from media_lifecycle.uploads import content, sources
 
 VIDEO_ACTIONS = {
@@ -178,15 +178,7 @@ class PlaylistSerializer(StrictModelSerializer):
         if tags is not None:
             playlist.tags.set(_tags(tags))
         if videos is not None:
-            before = playlist.video_ids()
-            if videos != before:
-                PlaylistItem.objects.filter(playlist=playlist).delete()
-                PlaylistItem.objects.bulk_create(
-                    PlaylistItem(playlist=playlist, video_id=vid, position=index) for index, vid in enumerate(videos)
-                )
-                lifecycle.members_changed(playlist, before)
-                # The item signals may bump the revision through another instance of this playlist.
-                playlist.refresh_from_db(fields=["revision", "updated_at"])
+            playlist.replace_videos(videos)
         return playlist
 
     def create(self, validated_data):

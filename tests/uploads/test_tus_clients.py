@@ -95,12 +95,12 @@ def gunicorn(transactional_db, tmp_path):
 
     def answers() -> bool:
         try:
-            return requests.options(f"{base}/api/uploads/", timeout=1).status_code == 204
-        except requests.ConnectionError:
+            return requests.options(f"{base}/api/uploads/", timeout=5).status_code == 204
+        except requests.RequestException:  # not listening yet, or its worker still booting
             assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
             return False
 
-    wait_until(answers, timeout=30, interval=0.2)
+    wait_until(answers, timeout=60, interval=0.2)
     yield base, process.pid
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(20)
