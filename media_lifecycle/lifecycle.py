@@ -291,6 +291,7 @@ def connect() -> None:
 
 def disconnect() -> None:
     """Detach every receiver (the benchmark's baseline: the same save without lifecycle hooks)."""
+    videos_replaced.disconnect(sender=Playlist, dispatch_uid="lifecycle-videos-replaced")
     for model in (Video, Playlist, Livestream):
         name = model.__name__.lower()
         post_save.disconnect(sender=model, dispatch_uid=f"lifecycle-saved-{name}")
