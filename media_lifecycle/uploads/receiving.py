@@ -15,7 +15,9 @@ from media_lifecycle.models import Upload
 from media_lifecycle.uploads.chunks import Chunks, layout_for, storage_name
 from media_lifecycle.uploads.protocol import TusError
 
-LEASE = timedelta(seconds=15)  # renewed about every second while bytes arrive
+# Renewed about every second while bytes arrive, so a writer that died (a restarted server) blocks the client's
+# retry for a few seconds at most.
+LEASE = timedelta(seconds=5)
 
 
 class LeaseLost(Exception):

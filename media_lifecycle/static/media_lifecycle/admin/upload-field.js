@@ -58,10 +58,17 @@
       root.classList.remove("tus-upload-failed");
     }
 
+    let uploading = "";
+    let resuming = false;
+
     function showProgress(sent, total) {
       const value = total ? Math.floor((sent * 100) / total) : 100;
       bar.value = value;
       percent.textContent = value + "%";
+      if (resuming && sent > 0) {
+        resuming = false;
+        status.textContent = uploading + " Resumed after a dropped connection.";
+      }
     }
 
     function stop() {
@@ -85,7 +92,8 @@
       }
       progress.hidden = false;
       showProgress(0, file.size);
-      status.textContent = "Uploading " + file.name + " (" + human(file.size) + ")…";
+      uploading = "Uploading " + file.name + " (" + human(file.size) + ")…";
+      status.textContent = uploading;
       running = true;
       cancel.hidden = false;
       root.classList.add("tus-upload-running");
@@ -100,7 +108,10 @@
         onShouldRetry: function (err) {
           const code = err.originalResponse ? err.originalResponse.getStatus() : 0;
           const retry = !code || code === 409 || code === 423 || code >= 500;
-          if (retry) status.textContent = "Connection lost: resuming " + file.name + " where it stopped…";
+          if (retry) {
+            resuming = true;
+            status.textContent = "Connection lost: resuming " + file.name + " where it stopped…";
+          }
           return retry;
         },
         onError: function (err) {
