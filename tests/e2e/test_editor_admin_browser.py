@@ -243,7 +243,7 @@ def test_an_editor_sees_only_media(page, site, django_user_model, artifacts):
     page.set_viewport_size(WIDE)
     page.screenshot(path=str(artifacts / "editor-admin-index.png"), full_page=True)
     for refused in ("webhooks_app/webhook/", "webhooks_app/delivery/", "auth/user/", "authtoken/tokenproxy/",
-                    "django_q/ormq/"):
+                    "django_q/schedule/", "django_q/failure/"):
         assert page.goto(f"{site}/admin/{refused}").status == 403, refused
 
 

@@ -72,7 +72,7 @@ def test_an_editor_sees_only_media_in_the_admin(editor_client):
 @pytest.mark.parametrize("name", ["admin:webhooks_app_webhook_changelist", "admin:webhooks_app_delivery_changelist",
                                   "admin:webhooks_app_event_changelist", "admin:auth_user_changelist",
                                   "admin:auth_group_changelist", "admin:authtoken_tokenproxy_changelist",
-                                  "admin:django_q_ormq_changelist", "admin:django_q_schedule_changelist"])
+                                  "admin:django_q_failure_changelist", "admin:django_q_schedule_changelist"])
 def test_an_editor_is_refused_tokens_the_task_queue_webhooks_deliveries_and_users(editor_client, name):
     assert editor_client.get(reverse(name)).status_code == 403
 
