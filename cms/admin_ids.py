@@ -31,6 +31,7 @@ def url_id(pk) -> str:
 
 
 def change_url(model_admin, obj) -> str:
+    """The admin change page of `obj`, with its id as it is."""
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=(url_id(obj.pk),),
                    current_app=model_admin.admin_site.name)

@@ -22,6 +22,7 @@ EDITOR_PERMISSIONS = {
 
 
 def codenames() -> list[str]:
+    """The Editors' permission codenames, e.g. `change_video`: what `migrate` grants and the tests check."""
     return [f"{action}_{model}" for model, actions in EDITOR_PERMISSIONS.items() for action in actions]
 
 

@@ -108,6 +108,7 @@ def _progress(job: ProcessingJob | None):
 
 
 def jobs_table(video: Video):
+    """The video's latest processing jobs, each with its status, progress, request attempts and last error."""
     jobs = list(video.jobs.select_related("request").order_by("-run", "-created_at", "task")[:RECENT_JOBS])
     if not jobs:
         return format_html("<p>No processing jobs yet{}.</p>", "" if video.has_source else ": add a video file")
