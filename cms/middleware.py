@@ -7,10 +7,12 @@ from django.http import JsonResponse
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MULTIPART_OVERHEAD = 1024 * 1024  # room for the other form fields and part headers
+TUS_CHUNK = "application/offset+octet-stream"  # a resumable upload's bytes, streamed to storage by its view
 
 
 class BodySizeLimitMiddleware:
-    """Non-file bodies over DATA_UPLOAD_MAX_MEMORY_SIZE and uploads over MAX_UPLOAD_BYTES get 413."""
+    """Non-file bodies over DATA_UPLOAD_MAX_MEMORY_SIZE and uploads (multipart files, tus chunks) over
+    MAX_UPLOAD_BYTES get 413."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -26,6 +28,9 @@ class BodySizeLimitMiddleware:
             if content_type.startswith("multipart/form-data"):
                 limit = settings.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
                 what = "upload"
+            elif content_type.split(";")[0].strip().lower() == TUS_CHUNK:
+                limit = settings.MAX_UPLOAD_BYTES  # never more than a whole upload; the view checks the offset too
+                what = "upload chunk"
             else:
                 limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
                 what = "request body"

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "adminsortable2",
     "webhooks_app",
     "media_lifecycle",
 ]
@@ -90,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"admin_ids": "cms.admin_ids"},  # ids in admin URLs as they are
         },
     },
 ]
@@ -103,6 +105,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["cms.formats"]  # times to the second everywhere (the locale's default shows minutes)
 USE_I18N = True
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -196,6 +199,8 @@ STORAGES = {
 MAX_UPLOAD_BYTES = env.get_int("MAX_UPLOAD_BYTES", 5 * 1024**3, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 POSTER_MAX_PIXELS = env.get_int("POSTER_MAX_PIXELS", 40_000_000, minimum=1)
+# Resumable (tus) uploads: how long an unfinished or unused upload is kept before prune_history deletes it.
+UPLOAD_EXPIRY_HOURS = env.get_int("UPLOAD_EXPIRY_HOURS", 24, minimum=1)
 
 # --- REST API ---------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ and recorded just before the commit, and an error answer rolls everything back."
 
 from django.db import transaction
 
-from media_lifecycle.lifecycle import unit_of_work
+from media_lifecycle.unit_of_work import unit_of_work
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

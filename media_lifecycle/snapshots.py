@@ -4,6 +4,7 @@ import copy
 import threading
 from dataclasses import dataclass, field
 
+from media_lifecycle.api import serializers
 from media_lifecycle.models import Livestream, Playlist, Video
 
 _local = threading.local()
@@ -25,8 +26,6 @@ class SnapshotSpec:
         to_representation() keeps no per-object state."""
         cache = _local.__dict__.setdefault("serializers", {})
         if self.name not in cache:
-            from media_lifecycle.api import serializers
-
             cache[self.name] = getattr(serializers, self.serializer_path)()
         return cache[self.name]
 

@@ -1,6 +1,7 @@
 """Shared fixtures: API clients with real tokens, real local HTTP receivers, a real ffmpeg clip, and the
 environment for starting real `runworker` processes against the test database."""
 
+import io
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from django.db import connection, connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from media_lifecycle.uploads import receiving
 from tests.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +91,14 @@ def clip_path(tmp_path_factory) -> Path:
 @pytest.fixture
 def clip_bytes(clip_path) -> bytes:
     return clip_path.read_bytes()
+
+
+def finished_upload(user, content: bytes, filename: str = "clip.mp4"):
+    """A resumable upload of `content` by `user`, written through the upload service in two requests."""
+    made = receiving.create(user, length=len(content), metadata={"filename": filename, "filetype": "video/mp4"})
+    half = len(content) // 2
+    receiving.write(made.pk, user, offset=0, stream=io.BytesIO(content[:half]), length=half)
+    return receiving.write(made.pk, user, offset=half, stream=io.BytesIO(content[half:]), length=len(content) - half)
 
 
 def database_url() -> str:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cms.parsers import json_object
+from cms.serializers import StrictSerializer
 from media_lifecycle import processing
 from media_lifecycle.models import ProcessingJob
 from webhooks_app.signing import SignatureError, verify
@@ -26,7 +27,7 @@ class RenditionSerializer(serializers.Serializer):
     size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
 
-class CallbackSerializer(serializers.Serializer):
+class CallbackSerializer(StrictSerializer):
     """The callback body, camelCase on the wire; unknown fields are refused so typos do not pass silently."""
 
     status = serializers.ChoiceField(choices=["processed", "failed", "progress"])
@@ -38,13 +39,6 @@ class CallbackSerializer(serializers.Serializer):
     height = serializers.IntegerField(min_value=1, max_value=MAX_DIMENSION, required=False, allow_null=True)
     errorMessage = serializers.CharField(max_length=5000, required=False, allow_blank=True)  # noqa: N815
     progress = serializers.FloatField(min_value=0, max_value=100, required=False)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
     def validate(self, attrs):
         kind = attrs["status"]

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from media_lifecycle.api.callbacks import ProcessingCallbackView
 from media_lifecycle.api.playback import AnalyticsView, ClientWebhookViewSet
 from media_lifecycle.api.views import ID_PATTERN, LivestreamViewSet, PlaylistViewSet, VideoViewSet
+from media_lifecycle.uploads.views import UploadCollectionView, UploadDetailView
 
 router = DefaultRouter(use_regex_path=True)
 router.register("videos", VideoViewSet, basename="video")
@@ -17,5 +18,7 @@ urlpatterns = [
     re_path(rf"^callbacks/processing/(?P<job_id>{ID_PATTERN})/$", ProcessingCallbackView.as_view(),
             name="processing-callback"),
     path("analytics/", AnalyticsView.as_view(), name="analytics"),
+    path("uploads/", UploadCollectionView.as_view(), name="upload-list"),
+    re_path(r"^uploads/(?P<upload_id>[A-Za-z0-9_]{1,40})/?$", UploadDetailView.as_view(), name="upload-detail"),
     *router.urls,
 ]

@@ -10,6 +10,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from cms.exceptions import ConflictError
+from media_lifecycle.unit_of_work import unit_of_work
 
 BOOKKEEPING_FIELDS = {"revision", "created_at", "updated_at"}
 
@@ -27,8 +28,6 @@ class LifecycleQuerySet(models.QuerySet):
     (a playlist's items, a tag's media) would flush its own event before the rest of the delete had happened."""
 
     def delete(self):
-        from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
-
         with unit_of_work():
             return super().delete()
 
@@ -140,8 +139,6 @@ class TrackedModel(models.Model):
         return updated
 
     def delete(self, *args, **kwargs):
-        from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
-
         with unit_of_work():  # cascades (playlist items) merge into the one delete event
             return super().delete(*args, **kwargs)
 

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from cms.datetimes import InstantFilter
 from cms.permissions import StaffModelActionPermission
-from webhooks_app import conditions, events, relay
+from webhooks_app import conditions, events, permissions, relay
 from webhooks_app.api.serializers import (
     DeliveryDetailSerializer,
     DeliverySerializer,
@@ -54,7 +54,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
     serializer_class = WebhookSerializer
     permission_classes = [StaffModelActionPermission]
     lookup_value_regex = ID_PATTERN
-    action_perms = {"deliveries": "view"}
+    action_perms = {**permissions.ACTION_PERMS, "deliveries": "view"}  # the admin's buttons use the same rule
 
     def get_queryset(self):
         return _with_last_delivery(Webhook.objects.all())
@@ -132,6 +132,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
 class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [StaffModelActionPermission]
     lookup_value_regex = ID_PATTERN
+    action_perms = permissions.ACTION_PERMS  # redeliver needs change, in the admin too
     filterset_class = DeliveryFilter
 
     def get_queryset(self):

@@ -1,5 +1,6 @@
 """`python manage.py bench` (make bench): measures, on a throwaway database, the save-path cost of lifecycle
-hooks, delivery throughput against a bare requests loop, and commit-to-receipt latency per broker."""
+hooks, delivery throughput against a bare requests loop, commit-to-receipt latency per broker, and the web
+worker's memory during a large resumable upload."""
 
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from media_lifecycle.bench import measures
+from media_lifecycle.bench import measures, uploads
 
 REPRODUCE = "make bench   (or: .venv/bin/python manage.py bench [--quick])"
 
@@ -28,16 +29,18 @@ def _redis_reachable(url: str) -> bool:
 
 
 class Command(BaseCommand):
-    help = "Prints MediaHooks' performance figures (save path, throughput, latency) and how to reproduce them."
+    help = ("Prints MediaHooks' performance figures (save path, throughput, latency, upload memory) and how to "
+            "reproduce them.")
 
     def add_arguments(self, parser):
         parser.add_argument("--quick", action="store_true", help="Fewer iterations (a smoke run).")
-        parser.add_argument("--inner", choices=["savepath", "throughput", "latency"], help="(internal)")
+        parser.add_argument("--inner", choices=["savepath", "throughput", "latency", "uploads"], help="(internal)")
         parser.add_argument("--receiver", help="(internal) the receiver URL")
 
     def handle(self, *args, quick=False, inner=None, receiver=None, **options):
         if inner:
-            result = getattr(measures, inner)(receiver, quick=quick)
+            measure = uploads.uploads if inner == "uploads" else getattr(measures, inner)
+            result = measure(receiver, quick=quick)
             self.stdout.write("RESULT " + json.dumps(result))
             return
         self._orchestrate(quick)
@@ -75,6 +78,7 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"(Redis at {redis_url} is not reachable: the Redis latency row is skipped.)")
             self._report_latency(latency)
+            self._report_uploads(self._inner("uploads", url, env, args))
         finally:
             receiver.terminate()
             receiver.wait(5)
@@ -119,3 +123,13 @@ class Command(BaseCommand):
             q = statistics.quantiles(values, n=100, method="inclusive")
             self.stdout.write(f"   {broker:<24}{len(values):>5}{q[49]:>8.1f}{q[94]:>8.1f}{q[98]:>8.1f}")
 
+
+    def _report_uploads(self, result: dict) -> None:
+        self.stdout.write("\n4. A resumable (tus) upload in one PATCH to one gunicorn worker")
+        if "skipped" in result:
+            self.stdout.write(f"   skipped: {result['skipped']}")
+            return
+        growth = result["rss_peak_mb"] - result["rss_before_mb"]
+        self.stdout.write(f"   {result['mb']} MB stored at {result['mb_per_s']:.0f} MB/s; worker RSS "
+                          f"{result['rss_before_mb']:.1f} MB before, {result['rss_peak_mb']:.1f} MB at its peak "
+                          f"(+{growth:.1f} MB)")

@@ -11,9 +11,9 @@ from django.core.files import File
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
-from media_lifecycle.lifecycle import unit_of_work
 from media_lifecycle.models import Livestream, Playlist, PlaylistItem, Tag, Video
 from media_lifecycle.processor import ffmpeg
+from media_lifecycle.unit_of_work import unit_of_work
 
 DEMO_USER = "admin"
 PASSWORD_FILE = "demo_password"
