@@ -33,8 +33,9 @@ RECENT_JOBS = 8
 
 
 class MetadataFormField(StorableJSONFormField):
-    """The metadata box (no unstorable strings, as every JSON box). The nesting limit is checked as soon as the text is parsed: a deeper value exhausts the
-    stack when it is re-encoded, which model validation would do next. The model's rule checks the rest."""
+    """The metadata box (no unstorable strings, as every JSON box). The nesting limit is checked as soon as the
+    text is parsed: a deeper value exhausts the stack when it is re-encoded, which model validation would do next.
+    The model's rule checks the rest."""
 
     def to_python(self, value):
         too_deep = forms.ValidationError(f"Nested more than {rules.METADATA_MAX_DEPTH} levels deep.")

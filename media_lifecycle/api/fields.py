@@ -47,8 +47,9 @@ class TagNamesField(serializers.ListField):
 
 
 class MetadataField(StorableJSONField):
-    """Free-form JSON metadata (a JSON string in multipart forms; no unstorable strings). The nesting limit is checked before the value
-    is parsed or re-encoded (a deeper one exhausts the stack there); the model's rule checks the rest."""
+    """Free-form JSON metadata (a JSON string in multipart forms; no unstorable strings). The nesting limit is
+    checked before the value is parsed or re-encoded (a deeper one exhausts the stack there); the model's rule
+    checks the rest."""
 
     def to_internal_value(self, data):
         try:

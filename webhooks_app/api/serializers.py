@@ -35,7 +35,8 @@ def _django(validator):
 
 class RuleField(StorableJSONField):
     """A JSON value (no unstorable strings) checked and normalised by one of the model's rules (the admin's form
-    calls the same rule), so both store the same value: `["video.created", "video.created"]` is stored once, `" news "` as `"news"`."""
+    calls the same rule), so both store the same value: `["video.created", "video.created"]` is stored once,
+    `" news "` as `"news"`."""
 
     def __init__(self, rule, **kwargs):
         self.rule = rule
