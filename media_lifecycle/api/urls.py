@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from media_lifecycle.api.callbacks import ProcessingCallbackView
 from media_lifecycle.api.playback import AnalyticsView, ClientWebhookViewSet
 from media_lifecycle.api.views import LivestreamViewSet, PlaylistViewSet, VideoViewSet
+from media_lifecycle.ingest.views import PublishDoneView, PublishView, RecordDoneView
 
 router = DefaultRouter(use_regex_path=True)
 router.register("videos", VideoViewSet, basename="video")
@@ -15,6 +16,9 @@ router.register("client-webhooks", ClientWebhookViewSet, basename="client-webhoo
 
 urlpatterns = [
     path("callbacks/processing/<str:job_id>/", ProcessingCallbackView.as_view(), name="processing-callback"),
+    path("callbacks/ingest/publish/", PublishView.as_view(), name="ingest-publish"),
+    path("callbacks/ingest/publish-done/", PublishDoneView.as_view(), name="ingest-publish-done"),
+    path("callbacks/ingest/record-done/", RecordDoneView.as_view(), name="ingest-record-done"),
     path("analytics/", AnalyticsView.as_view(), name="analytics"),
     *router.urls,
 ]
