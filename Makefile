@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench browser clean
+.PHONY: run test lint bench browser mediaserver clean
 
 $(BIN)/python:
 	@[ -n "$(PYTHON)" ] || { echo "MediaHooks needs Python 3.11 or newer (python3.11+ on PATH)."; exit 1; }
@@ -25,12 +25,12 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 # Development defaults; any variable you set yourself wins.
 run: export DEBUG ?= true
 run: export WEBHOOK_ALLOW_PRIVATE_TARGETS ?= true
-run: $(RUN_STAMP)
+run: $(RUN_STAMP) mediaserver
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_demo
 	$(BIN)/python manage.py rundev
 
-test: $(TEST_STAMP) browser
+test: $(TEST_STAMP) browser mediaserver
 	$(BIN)/python -m pytest
 
 # Browser tests need Debian's chromium; install it where we can (root with apt). Elsewhere they skip loudly.
@@ -40,6 +40,18 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "Could not install chromium; the browser tests will say how."; \
+	fi
+
+# Live ingest needs Debian's nginx with its RTMP module; install them where we can (root with apt). Elsewhere
+# `make run` says how to get them and runs the rest, and the live-ingest tests skip saying the same.
+mediaserver:
+	@if ! { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || [ ! -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's nginx and libnginx-mod-rtmp for live ingest..."; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-rtmp >/dev/null 2>&1 || \
+			{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-rtmp >/dev/null; } || \
+			echo "Could not install nginx and libnginx-mod-rtmp; live ingest stays off."; \
+		fi; \
 	fi
 
 lint: $(TEST_STAMP)

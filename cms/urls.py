@@ -7,8 +7,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cms.media import serve_media
-from media_lifecycle import player
 from media_lifecycle.ingest.views import live_hls
+from media_lifecycle.player import views as player
 from media_lifecycle.processor.views import BuiltinProcessorView
 
 admin.site.site_header = "MediaHooks"

@@ -1,4 +1,5 @@
-"""`python manage.py rundev`: the web server and `runworker` as one foreground process group (make run)."""
+"""`python manage.py rundev`: the web server, `runworker` and the RTMP media server (`runmediaserver`, when
+nginx-rtmp is installed) as one foreground process group (make run)."""
 
 import signal
 import subprocess
@@ -8,11 +9,13 @@ import urllib.request
 
 from django.core.management.base import BaseCommand
 
+from media_lifecycle.ingest import mediaserver
+
 ADDRESS = "127.0.0.1:8000"
 
 
 class Command(BaseCommand):
-    help = "Runs `runserver 127.0.0.1:8000` and `runworker` together; Ctrl-C stops both."
+    help = "Runs `runserver 127.0.0.1:8000`, `runworker` and `runmediaserver` together; Ctrl-C stops them all."
 
     def handle(self, *args, **options):
         python = sys.executable
@@ -20,6 +23,10 @@ class Command(BaseCommand):
         self._wait_for_web(web)
         worker = subprocess.Popen([python, "manage.py", "runworker"])
         children = [web, worker]
+        if mediaserver.installation() is not None:
+            children.append(subprocess.Popen([python, "manage.py", "runmediaserver", "--app-url", f"http://{ADDRESS}"]))
+        else:
+            self.stdout.write(mediaserver.MISSING)
 
         def stop(signum, frame):
             for child in children:
@@ -28,7 +35,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        self.stdout.write(f"Web on http://{ADDRESS}/ and the worker are running; Ctrl-C stops both.")
+        self.stdout.write(f"Web on http://{ADDRESS}/, the worker{' and the media server' if len(children) > 2 else ''}"
+                          " are running; Ctrl-C stops them.")
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
