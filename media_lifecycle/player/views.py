@@ -4,7 +4,6 @@ published videos one after the other, or a livestream (its HLS while live, a pla
 import re
 
 from django.shortcuts import render
-from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 
@@ -28,7 +27,6 @@ def _config(entries: list[dict], **extra) -> dict:
     hooks = ClientWebhook.objects.filter(is_active=True).order_by("created_at")
     return {
         "analyticsUrl": reverse("analytics"),
-        "hlsScript": static("media_lifecycle/vendor/hls.js/hls.min.js"),
         "clientWebhooks": [
             {"url": hook.url, "requestField": hook.request_field, "responseField": hook.response_field,
              "rpm": hook.rpm}
