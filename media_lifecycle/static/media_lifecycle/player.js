@@ -272,6 +272,9 @@
   window.mediahooksPlayer = {  // for the page's own scripts and tests: which engine plays what
     engine: function () { return engine ? engine.kind : null; },
     item: function () { return item ? item.id : null; },
-    level: function () { return engine && engine.kind === "hls.js" ? engine.hls.currentLevel : null; }
+    levelHeight: function () {  // the height of the variant hls.js plays now
+      if (!engine || engine.kind !== "hls.js" || engine.hls.currentLevel < 0) { return null; }
+      return engine.hls.levels[engine.hls.currentLevel].height;
+    }
   };
 })();
