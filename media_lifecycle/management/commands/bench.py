@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from media_lifecycle.bench import measures
+from media_lifecycle.bench import measures, processing
 
 REPRODUCE = "make bench   (or: .venv/bin/python manage.py bench [--quick])"
 
@@ -78,6 +78,7 @@ class Command(BaseCommand):
         finally:
             receiver.terminate()
             receiver.wait(5)
+        processing.report(self.stdout, quick=quick)
         self.stdout.write(f"\nReproduce: {REPRODUCE}")
 
     def _run(self, args: list[str], env: dict) -> str:
