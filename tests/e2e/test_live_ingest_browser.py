@@ -26,6 +26,8 @@ CURRENT_TIME = "() => document.getElementById('player-video').currentTime"
 def media_server(site, tmp_path, settings):
     settings.LIVESTREAM_DIR = tmp_path / "live"
     settings.LIVESTREAM_PLAYBACK_URL = site + "/live/{id}/index.m3u8"  # as PUBLIC_BASE_URL makes it by default
+    # With the test's synchronous queue the recording's processing runs inside the processing request
+    settings.WEBHOOK_TIMEOUT, settings.WEBHOOK_LEASE_SECONDS = 120, 300
     # nginx resolves the callback host once, at start: give it the live server's IPv4 address
     app_url = site.replace("://localhost:", "://127.0.0.1:")
     with MediaServer(tmp_path / "mediaserver", app_url, settings.LIVESTREAM_DIR) as server:
