@@ -106,13 +106,9 @@ def test_hls_ladder_plays_and_the_quality_menu_switches_variant(page, site, ladd
     receiver_origin = urlsplit(receiver.url)._replace(path="", query="").geturl()
     assert origins - {own, receiver_origin, "blob", "data"} == set(), origins
 
-
-def test_a_rendition_file_plays_as_a_progressive_mp4_download(page, site, ladder_video):
-    rendition = ladder_video.renditions[1]["url"]
-    page.goto(f"{site}/player/{ladder_video.pk}/")
+    # And a rendition's one file (the HLS variant's fragmented MP4) also plays as a progressive MP4 download
     page.evaluate("url => { const v = document.createElement('video'); v.id = 'download'; v.muted = true;"
-                  " v.src = url; document.body.append(v); }", rendition)
-
+                  " v.src = url; document.body.append(v); }", video.renditions[1]["url"])
     page.wait_for_function("document.getElementById('download').readyState >= 1")
     assert page.evaluate("document.getElementById('download').duration") == pytest.approx(8, abs=0.3)
     page.evaluate("document.getElementById('download').currentTime = 6")
