@@ -84,6 +84,12 @@ def test_rundev_starts_the_web_server_the_worker_and_the_media_server_and_ctrl_c
         wait_until(lambda: "the media server are running" in (tmp_path / "rundev.log").read_text(), timeout=20)
         wait_until(lambda: "delivery relay started" in (tmp_path / "rundev.log").read_text(), timeout=30)
     finally:
-        assert stop(group, signal.SIGINT) == 0, (tmp_path / "rundev.log").read_text()
-        log.close()
+        try:
+            assert stop(group, signal.SIGINT) == 0, (tmp_path / "rundev.log").read_text()
+        finally:
+            log.close()
+            try:
+                os.killpg(group.pid, signal.SIGKILL)  # whatever a failed stop left behind in the group
+            except ProcessLookupError:
+                pass
     assert not listening(web_port) and not listening(rtmp_port)
