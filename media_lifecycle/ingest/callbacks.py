@@ -27,10 +27,12 @@ class BadRecording(ValueError):
 
 
 def recordings_dir() -> Path:
+    """Where the media server writes recordings: the only place a record-done path may point to."""
     return settings.LIVESTREAM_DIR / "recordings"
 
 
 def hls_dir() -> Path:
+    """Where the media server writes live HLS, one folder per livestream id, served while it is live."""
     return settings.LIVESTREAM_DIR / "hls"
 
 

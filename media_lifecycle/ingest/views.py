@@ -68,6 +68,7 @@ class IngestCallbackView(APIView):
     call = ""
 
     def form(self, request) -> IngestForm:
+        """The callback's fields, validated (400 naming the field otherwise)."""
         # The first value of each field: nginx writes its own fields before the encoder's URL arguments, so an
         # encoder publishing to ".../key?name=other" cannot pass for another stream.
         fields = {name: values[0] for name, values in request.POST.lists() if values}
@@ -88,6 +89,7 @@ class IngestCallbackView(APIView):
             return Response({"path": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
 
     def handle(self, form: IngestForm):
+        """What this callback does once the caller and its fields are accepted."""
         raise NotImplementedError
 
 

@@ -58,6 +58,7 @@ def qualities(video: Video) -> list[dict]:
 
 
 def poster(video: Video) -> str:
+    """The editor's poster if there is one, else the processed thumbnail (absolute)."""
     return file_url(video.poster) if video.poster else absolute_url(video.thumbnail_url)
 
 

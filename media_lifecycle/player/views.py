@@ -94,6 +94,7 @@ def _page(request, video_id: str, *, embed: bool):
 
 
 def player(request, video_id: str):
+    """The player page for a video, playlist or livestream id (the prefix says which)."""
     return _page(request, video_id, embed=False)
 
 
