@@ -4,12 +4,14 @@ livestream.started, Chromium plays the live HLS (and no URL carries the stream k
 encoder are refused, the end fires livestream.ended, and the recording becomes a ready video."""
 
 import os
+import subprocess
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from media_lifecycle.models import Livestream, Video
+from media_lifecycle.processor import ffmpeg
 from tests.conftest import token_client, wait_until
 from tests.mediaserver import MediaServer, publish, stop_publishing
 from tests.processing.conftest import standard_verifier
@@ -137,3 +139,26 @@ def test_an_encoder_goes_live_is_watched_and_its_recording_becomes_a_ready_video
             stop_publishing(process)
         if os.environ.get("MEDIAHOOKS_SHOW_MEDIASERVER_LOG"):
             print(media_server.log())
+
+
+def test_a_viewer_who_arrives_before_the_first_segment_waits_and_then_watches(page, site, settings, tmp_path):
+    # Given a livestream that just went live: its media server has written no HLS yet
+    settings.LIVESTREAM_DIR = tmp_path / "live"
+    settings.LIVESTREAM_PLAYBACK_URL = site + "/live/{id}/index.m3u8"
+    stream = Livestream.objects.create(title="Just started", stream_key="sk_waiting_viewer_key_01")
+    stream.start()
+
+    # When a viewer opens its page, it says it is waiting
+    page.goto(f"{site}/player/{stream.pk}/")
+    page.wait_for_function("document.getElementById('player-status').textContent.includes('Waiting')")
+
+    # Then, once the first segments are there (written as nginx-rtmp writes them: MPEG-TS, index.m3u8), it plays
+    folder = settings.LIVESTREAM_DIR / "hls" / stream.pk
+    folder.mkdir(parents=True)
+    subprocess.run([ffmpeg.executable(), "-hide_banner", "-v", "error", "-f", "lavfi",
+                    "-i", "testsrc2=size=320x240:rate=25:duration=6", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-g", "25", "-pix_fmt", "yuv420p", "-f", "hls", "-hls_time", "2", "-hls_list_size", "0",
+                    str(folder / "index.m3u8")], check=True, timeout=60)
+    page.evaluate("() => { const v = document.getElementById('player-video'); v.muted = true; v.play(); }")
+    wait_until(lambda: page.evaluate(CURRENT_TIME) > 0.5, timeout=20)
+    assert page.inner_text("#player-status") == ""

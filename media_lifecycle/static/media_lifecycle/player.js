@@ -18,6 +18,8 @@
   var index = 0;
   var item = items[0];
   var engine = null;        // what plays the current item: {kind: "hls.js" | "native" | "files", ...}
+  var liveRetries = 0;      // fatal errors of the live stream in a row
+  var LIVE_RETRIES = 10, LIVE_RETRY_MS = 3000;
   var switching = false;    // a quality switch reloads the media: its pause/play is not the viewer's
   var watched = 0;          // seconds of the current item actually played in this session
   var lastTime = null;      // currentTime at the previous timeupdate while playing
@@ -136,6 +138,9 @@
   function useHlsJs(entry) {
     var hls = new window.Hls({ enableWorker: true, capLevelToPlayerSize: false });
     var current = { kind: "hls.js", hls: hls, levels: [] };
+    hls.on(window.Hls.Events.FRAG_BUFFERED, function () {
+      if (liveRetries) { liveRetries = 0; say(""); }
+    });
     hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
       // Each menu entry plays the level of the same height (the ladder's renditions are its variants).
       current.levels = entry.qualities.map(function (q) { return nearest(hls.levels, q.height, "height"); });
@@ -144,8 +149,13 @@
     hls.on(window.Hls.Events.ERROR, function (event, data) {
       if (!data.fatal) { return; }
       if (entry.kind === "livestream") {
-        say("The livestream has ended, or cannot be reached.");
+        // A stream that just went live has no playlist for its first seconds; one that ended has none again.
         hls.destroy();
+        if (engine === current) { engine = null; }
+        liveRetries += 1;
+        if (liveRetries > LIVE_RETRIES) { say("The livestream has ended, or cannot be reached."); return; }
+        say("Waiting for the stream…");
+        setTimeout(function () { if (item === entry) { attach(entry, true); } }, LIVE_RETRY_MS);
       } else if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) {
         hls.recoverMediaError();
       } else if (entry.sources.length) {
