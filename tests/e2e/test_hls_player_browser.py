@@ -150,3 +150,25 @@ def test_a_playlist_page_moves_on_to_the_next_video(page, site, browser_clip):
     assert PlaybackEvent.objects.filter(video=videos[0], event_type="complete").exists()
     assert len(set(PlaybackEvent.objects.values_list("session_id", flat=True))) == 1
     assert time.monotonic() - started < 10
+
+
+def test_with_the_browsers_own_hls_the_quality_menu_loads_the_chosen_variants_playlist(page, site, ladder_video):
+    log = []
+    page.on("request", lambda request: log.append((request.url, request.headers.get("range"))))
+
+    # Given the page playing through the browser's own HLS (as on an iPhone; Chromium has one too)
+    page.goto(f"{site}/player/{ladder_video.pk}/?hls=native")
+    page.wait_for_function(f"{PLAYER} && {PLAYER}.engine() === 'native'")
+    page.evaluate(PLAY)
+    wait_until(lambda: page.evaluate(CURRENT_TIME) > 1, timeout=15)
+    at = page.evaluate(CURRENT_TIME)
+
+    # When the viewer picks 240p
+    log.clear()
+    page.get_by_label("Quality").select_option(label="240p")
+
+    # Then the element plays that variant's playlist, from where it was, and fetches that variant's file
+    wait_until(lambda: page.evaluate("document.getElementById('player-video').currentSrc").endswith("/240p.m3u8"))
+    wait_until(lambda: page.evaluate("document.getElementById('player-video').videoHeight") == 240, timeout=15)
+    assert page.evaluate(CURRENT_TIME) >= at
+    assert requested(page, log, "240p")["playlist"] and requested(page, log, "240p")["ranges"]
