@@ -13,7 +13,7 @@ UV_VERSION := 0.13.8
 LOCK_OPTIONS := --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" --quiet \
 	$(if $(UPGRADE),--upgrade,)
 
-.PHONY: run test lint bench browser clean lock
+.PHONY: run test lint bench browser mediaserver clean lock
 
 $(BIN)/python:
 	@[ -n "$(PYTHON)" ] || { echo "MediaHooks needs Python 3.11 or newer (python3.11+ on PATH)."; exit 1; }
@@ -40,12 +40,12 @@ lock: | $(BIN)/python
 # Development defaults; any variable you set yourself wins.
 run: export DEBUG ?= true
 run: export WEBHOOK_ALLOW_PRIVATE_TARGETS ?= true
-run: $(RUN_STAMP)
+run: $(RUN_STAMP) mediaserver
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_demo
 	$(BIN)/python manage.py rundev
 
-test: $(TEST_STAMP) browser
+test: $(TEST_STAMP) browser mediaserver
 	$(BIN)/python -m pytest
 
 # Browser tests need Debian's chromium; install it where we can (root with apt). Elsewhere they skip loudly.
@@ -55,6 +55,18 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "Could not install chromium; the browser tests will say how."; \
+	fi
+
+# Live ingest needs Debian's nginx with its RTMP module; install them where we can (root with apt). Elsewhere
+# `make run` says how to get them and runs the rest, and the live-ingest tests skip saying the same.
+mediaserver:
+	@if ! { command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || [ ! -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's nginx and libnginx-mod-rtmp for live ingest..."; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-rtmp >/dev/null 2>&1 || \
+			{ apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-rtmp >/dev/null; } || \
+			echo "Could not install nginx and libnginx-mod-rtmp; live ingest stays off."; \
+		fi; \
 	fi
 
 lint: $(TEST_STAMP)

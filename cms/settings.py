@@ -290,8 +290,25 @@ PROCESSING_TIMEOUT = env.get_int("PROCESSING_TIMEOUT", 600, minimum=10)
 Q_CLUSTER["timeout"] = PROCESSING_TIMEOUT + 180  # a built-in processor job ends itself before this
 Q_CLUSTER["retry"] = Q_CLUSTER["timeout"] + 300
 
-LIVESTREAM_INGEST_URL = env.get_str("LIVESTREAM_INGEST_URL", f"rtmp://{_public_host}:1935/live")
-LIVESTREAM_PLAYBACK_URL = env.get_str("LIVESTREAM_PLAYBACK_URL", PUBLIC_BASE_URL + "/live/{id}/index.m3u8")
+# --- Live ingest (the RTMP media server) -------------------------------------------------------------
+
+RTMP_PORT = env.get_int("RTMP_PORT", 1935, minimum=1)
+if RTMP_PORT > 65535:
+    raise ImproperlyConfigured(f"RTMP_PORT={RTMP_PORT} must be a TCP port (1-65535).")
+LIVESTREAM_INGEST_URL = env.get_url("LIVESTREAM_INGEST_URL", f"rtmp://{_public_host}:{RTMP_PORT}/live",
+                                    schemes=("rtmp", "rtmps", "srt")).rstrip("/")
+LIVESTREAM_PLAYBACK_URL = env.get_url("LIVESTREAM_PLAYBACK_URL", PUBLIC_BASE_URL + "/live/{id}/index.m3u8",
+                                      schemes=("http", "https"))
+if "{id}" not in LIVESTREAM_PLAYBACK_URL:
+    raise ImproperlyConfigured("LIVESTREAM_PLAYBACK_URL must contain {id}, where the livestream's id goes.")
+# Where `runmediaserver`'s nginx writes live HLS (hls/<livestream id>/) and recordings (recordings/).
+LIVESTREAM_DIR = Path(env.get_str("LIVESTREAM_DIR", str(VAR_DIR / "live"))).resolve()
+INGEST_ALLOWED_IPS = []
+for _item in env.get_list("INGEST_ALLOWED_IPS", ["127.0.0.1", "::1"]):
+    try:
+        INGEST_ALLOWED_IPS.append(ipaddress.ip_network(_item, strict=False))
+    except ValueError:
+        raise ImproperlyConfigured(f"INGEST_ALLOWED_IPS: {_item!r} is not an IP address or CIDR.") from None
 
 # --- Email and notices ------------------------------------------------------------------------------
 

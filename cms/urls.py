@@ -1,4 +1,4 @@
-"""URL map: the admin, the REST API (+ schema and offline docs), the player and the built-in processor."""
+"""URL map: the admin, the REST API (+ schema and offline docs), the player, the built-in processor and live HLS."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -7,7 +7,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cms.media import serve_media
-from media_lifecycle import player
+from media_lifecycle.ingest.views import live_hls
+from media_lifecycle.player import views as player
 from media_lifecycle.processor.views import BuiltinProcessorView
 
 admin.site.site_header = "MediaHooks"
@@ -28,6 +29,7 @@ urlpatterns = [
     path("player/<str:video_id>/", player.player, name="player"),
     path("player/<str:video_id>/embed/", player.player_embed, name="player-embed"),
     path("processor/jobs/", BuiltinProcessorView.as_view(), name="builtin-processor"),
+    path("live/<str:livestream_id>/<str:name>", live_hls, name="live-hls"),  # the media server's HLS, while live
 ]
 
 if settings.STORAGE == "filesystem":

@@ -167,8 +167,11 @@ def _succeed(video: Video, body: dict) -> None:
     video.status = states.READY
     video.error_message = ""
     video.processed_url = body.get("processed_url") or ""
+    video.hls_url = body.get("hls_url") or ""  # without one, players use the MP4 renditions
     video.renditions = [
-        {"quality": r["quality"], "format": r["format"], "url": r["url"], "size_bytes": r.get("size")}
+        {"quality": r["quality"], "format": r["format"], "url": r["url"], "size_bytes": r.get("size"),
+         "width": r.get("width"), "height": r.get("height"),
+         "bitrate_kbps": round(r["bitrate"] / 1000) if r.get("bitrate") else None}
         for r in body.get("renditions") or []
     ]
     for name in ("duration_seconds", "width", "height"):

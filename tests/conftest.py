@@ -39,6 +39,20 @@ def _empty_test_queue():
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_media_with_ranges():
+    """Django's live server answers MEDIA_URL itself, whole files only; let the app's media view answer instead
+    (byte ranges, as under runserver and in production), so players and ffmpeg read HLS byte ranges for real."""
+    from django.test import testcases
+
+    from cms.media import serve_media
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(testcases._MediaFilesHandler, "serve",
+                      lambda handler, request: serve_media(request, handler.file_path(request.path)))
+        yield
+
+
 @pytest.fixture
 def receiver():
     with Receiver() as running:

@@ -27,7 +27,7 @@ class LivestreamAdmin(PlainIdAdmin, admin.ModelAdmin):
     readonly_fields = ["id", "status_badge", "masked_stream_key", "ingest_url", "playback_url", "started_at",
                        "ended_at", "revision", "created_at", "updated_at", "webhooks"]
     fieldsets = [
-        (None, {"fields": ["id", "title", "description", "tags", "scheduled_start", "scheduled_end"]}),
+        (None, {"fields": ["id", "title", "description", "tags", "scheduled_start", "scheduled_end", "record"]}),
         ("Streaming", {"fields": ["status_badge", "masked_stream_key", "ingest_url", "playback_url", "started_at",
                                   "ended_at", "recording"]}),
         ("Webhooks", {"fields": ["webhooks"]}),
@@ -78,6 +78,14 @@ class LivestreamAdmin(PlainIdAdmin, admin.ModelAdmin):
         if obj is None or obj.status != "ended":
             fields.append("recording")  # linked when the stream ends
         return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if not change:  # the key is shown once, as in the API's create answer
+            self.message_user(request, f"Stream key (shown only now): {obj.stream_key}. Publish to "
+                                       f"{obj.ingest_url}/{obj.stream_key} with OBS or ffmpeg.", messages.WARNING)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, stream):

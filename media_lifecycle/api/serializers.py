@@ -1,5 +1,7 @@
 """Media serializers: they translate between JSON and models; invariants stay in the model layer."""
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from rest_framework import serializers
@@ -15,6 +17,7 @@ from media_lifecycle.api.fields import (
     file_url,
 )
 from media_lifecycle.models import Livestream, Playlist, Tag, Video
+from media_lifecycle.models.livestream import STREAM_KEY_PATTERN, STREAM_KEY_RULE
 from media_lifecycle.uploads import content, sources
 
 VIDEO_ACTIONS = {
@@ -29,10 +32,11 @@ VIDEO_ACTIONS = {
 COMMON_OWNED = ("id", "revision", "created_at", "updated_at")
 VIDEO_OWNED = COMMON_OWNED + (
     "status", "published", "published_at", "archived", "archived_at", "created_by", "file_url", "mime_type",
-    "size_bytes", "format", "processed_url", "renditions", "duration_seconds", "width", "height",
+    "size_bytes", "format", "processed_url", "hls_url", "renditions", "duration_seconds", "width", "height",
     "thumbnail_url", "error_message",
 )
-LIVESTREAM_OWNED = COMMON_OWNED + ("status", "ingest_url", "playback_url", "started_at", "ended_at", "recording")
+LIVESTREAM_OWNED = COMMON_OWNED + ("status", "ingest_url", "playback_url", "started_at", "ended_at", "recording",
+                                   "created_by")
 LIVESTREAM_ACTIONS = {
     "status": "Use POST /api/livestreams/{id}/start/ or /end/.",
     "started_at": "Use POST /api/livestreams/{id}/start/.",
@@ -63,6 +67,7 @@ class VideoSerializer(StrictModelSerializer):
     poster = serializers.FileField(write_only=True, required=False, use_url=False,
                                    help_text="A custom poster image (multipart); it becomes thumbnail_url.")
     file_url = serializers.SerializerMethodField()
+    hls_url = serializers.SerializerMethodField(help_text="The HLS master playlist, or null (MP4 renditions only).")
     thumbnail_url = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     metadata = MetadataField(required=False, validators=[rules.validate_metadata])
@@ -72,13 +77,17 @@ class VideoSerializer(StrictModelSerializer):
         fields = [
             "id", "title", "description", "status", "tags", "source_url", "file", "upload", "poster", "file_url",
             "mime_type", "size_bytes", "duration_seconds", "width", "height", "format", "processed_url",
-            "renditions", "thumbnail_url", "error_message", "published", "published_at", "auto_publish",
+            "hls_url", "renditions", "thumbnail_url", "error_message", "published", "published_at", "auto_publish",
             "archived", "archived_at", "created_by", "revision", "metadata", "created_at", "updated_at",
         ]
-        read_only_fields = [name for name in VIDEO_OWNED if name not in ("file_url", "thumbnail_url", "created_by")]
+        read_only_fields = [name for name in VIDEO_OWNED
+                            if name not in ("file_url", "hls_url", "thumbnail_url", "created_by")]
 
     def get_file_url(self, video) -> str | None:
         return file_url(video.file)
+
+    def get_hls_url(self, video) -> str | None:
+        return absolute_url(video.hls_url) or None
 
     def get_thumbnail_url(self, video) -> str | None:
         if video.poster:
@@ -199,15 +208,27 @@ class LivestreamSerializer(StrictModelSerializer):
     ingest_url = serializers.CharField(read_only=True)
     playback_url = serializers.CharField(read_only=True)
     recording = serializers.PrimaryKeyRelatedField(read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Livestream
         fields = [
             "id", "title", "description", "tags", "status", "stream_key", "ingest_url", "playback_url",
-            "scheduled_start", "scheduled_end", "started_at", "ended_at", "recording", "revision",
-            "created_at", "updated_at",
+            "scheduled_start", "scheduled_end", "started_at", "ended_at", "record", "recording", "created_by",
+            "revision", "created_at", "updated_at",
         ]
         read_only_fields = ["id", "status", "started_at", "ended_at", "revision", "created_at", "updated_at"]
+
+    def validate_stream_key(self, value: str) -> str:
+        """Checked after the field's own checks (no NUL byte reaches the database), with the model's rule."""
+        if not re.match(STREAM_KEY_PATTERN, value):
+            raise serializers.ValidationError(STREAM_KEY_RULE)
+        others = Livestream.objects.filter(stream_key=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("Another livestream has this stream key.")
+        return value
 
     def validate(self, attrs):
         start = attrs.get("scheduled_start", getattr(self.instance, "scheduled_start", None))
@@ -226,8 +247,10 @@ class LivestreamSerializer(StrictModelSerializer):
         return stream
 
     def create(self, validated_data):
+        request = self.context.get("request")
+        user = request.user if request and request.user.is_authenticated else None
         with transaction.atomic():
-            return self._apply(Livestream(), validated_data)
+            return self._apply(Livestream(created_by=user), validated_data)
 
     def update(self, instance, validated_data):
         with transaction.atomic():

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('media_lifecycle', '0002_client_webhook_url_any_host'),
+        ('media_lifecycle', '0003_streaming'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -49,6 +49,8 @@ class Video(TrackedModel):
     height = models.PositiveIntegerField(null=True, blank=True)
     format = models.CharField(max_length=32, blank=True)
     processed_url = models.URLField("processed URL", max_length=2000, blank=True)
+    hls_url = models.URLField("HLS URL", max_length=2000, blank=True,
+                              help_text="The adaptive-streaming master playlist, when the processor made one.")
     renditions = models.JSONField(default=list, blank=True)
     thumbnail_url = models.URLField("thumbnail URL", max_length=2000, blank=True,
                                     help_text="Set by processing; an uploaded poster takes precedence.")

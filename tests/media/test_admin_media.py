@@ -360,12 +360,15 @@ def test_media_changelist_and_add_pages_render(admin_client, model):
     assert admin_client.get(reverse(f"admin:media_lifecycle_{model}_add")).status_code == 200
 
 
-def test_livestream_created_in_the_admin_gets_a_masked_stream_key(admin_client):
-    answer = admin_client.post(reverse("admin:media_lifecycle_livestream_add"), {"title": "From the admin"})
+def test_livestream_created_in_the_admin_gets_a_masked_stream_key(admin_client, admin_user):
+    answer = admin_client.post(reverse("admin:media_lifecycle_livestream_add"), {"title": "From the admin"},
+                               follow=True)
 
-    assert answer.status_code == 302
     stream = Livestream.objects.get(title="From the admin")
     assert stream.status == "idle" and stream.stream_key
+    assert stream.created_by == admin_user
+    # The key is shown once, right after saving (as in the API's create answer), with where to publish it
+    assert f"{stream.ingest_url}/{stream.stream_key}" in answer.content.decode()
     page = admin_client.get(reverse("admin:media_lifecycle_livestream_change", args=[stream.pk])).content.decode()
     assert stream.stream_key not in page
 

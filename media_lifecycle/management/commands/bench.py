@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from media_lifecycle.bench import measures, uploads
+from media_lifecycle.bench import measures, processing, uploads
 
 REPRODUCE = "make bench   (or: .venv/bin/python manage.py bench [--quick])"
 
@@ -82,6 +82,7 @@ class Command(BaseCommand):
         finally:
             receiver.terminate()
             receiver.wait(5)
+        processing.report(self.stdout, quick=quick)
         self.stdout.write(f"\nReproduce: {REPRODUCE}")
 
     def _run(self, args: list[str], env: dict) -> str:
