@@ -271,13 +271,13 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["id", "event_type", "target", "status_badge", "attempt_count", "last_status_code", "short_error",
                     "created_at", "next_attempt_at"]
     list_filter = ["status", WebhookFilter, "channel", "is_test"]
-    search_fields = ["id", "event__id", "event__type", "webhook__url"]
+    search_fields = ["id", "event__id", "event__type", "webhook__url", "hook"]
     list_select_related = ["event", "webhook"]
     inlines = [AttemptInline]
     actions = ["redeliver"]
-    fields = ["id", "event_link", "webhook", "channel", "target_url", "is_test", "status_badge", "attempt_count",
-              "next_attempt_at", "lease_expires_at", "last_status_code", "last_error", "created_at", "completed_at",
-              "body"]
+    fields = ["id", "event_link", "webhook", "channel", "hook", "target_url", "is_test", "status_badge",
+              "attempt_count", "next_attempt_at", "lease_expires_at", "last_status_code", "last_error", "created_at",
+              "completed_at", "body"]
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -292,7 +292,11 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="to")
     def target(self, delivery):
-        return delivery.webhook.url if delivery.webhook else delivery.target_url or delivery.channel
+        if delivery.webhook:
+            return delivery.webhook.url
+        if delivery.hook:
+            return f"hook {delivery.hook}"
+        return delivery.target_url or delivery.channel
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, delivery):

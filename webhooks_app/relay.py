@@ -1,13 +1,16 @@
-"""The outbox relay: claim due deliveries in batches under a lease, sign and send them concurrently over
-keep-alive sessions, then record every attempt and outcome in bulk. The Delivery row and its lease carry the
-"never lost" guarantee: a claim that is never settled (a killed worker) becomes due again when it expires."""
+"""The outbox relay: fan recorded events out, claim due deliveries under a lease, start their attempts (HTTP on the
+sender's event loop, function subscribers in the hook runner) and record each outcome as soon as it is in, while
+the other attempts run. A slow subscriber only holds its own attempts: every finished attempt frees its slot at
+once, and new work is claimed while slow attempts run. The Delivery row and its lease carry the "never lost"
+guarantee: a claim that is never settled (a killed worker) becomes due again when it expires."""
 
+import concurrent.futures
 import logging
-import os
+import queue
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,29 +18,23 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks_app import catalog, channels, events, retry, sending, signing
-from webhooks_app.channels import Outcome, Target
+from webhooks_app import catalog, channels, events, fanout, hook_runner, retry, sender, signing, wakeups
+from webhooks_app.channels import Call, Outcome
 from webhooks_app.models import Delivery, DeliveryAttempt
-from webhooks_app.sending import SendResult
+from webhooks_app.results import Attempt, Cancelled, Released, Result
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 64
-SENDER_THREADS = 4
-IDLE_POLL_SECONDS = 0.25  # with a push broker (Redis), polling is only the safety net
-ORM_POLL_SECONDS = 0.05  # with the ORM broker, polling is the wake-up (as often as django-q2 polls its queue)
+CAPACITY = 256  # HTTP attempts in flight per worker
+PER_WEBHOOK = sender.PER_HOST_CONNECTIONS  # a webhook with this many attempts in flight gets no more for now
+CLAIM_MIN = 16  # when busy, claim only once this many slots are free (fewer, larger claims)
+IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
+FAST_POLL_SECONDS = 0.05  # without them (SQLite alone, or a broker outage), polling is the wake-up
 LEASE_MARGIN_SECONDS = 2.0
+SETTLE_RETRY_SECONDS = 0.5
 SETTLED_FIELDS = ["status", "attempt_count", "next_attempt_at", "lease_token", "lease_expires_at",
                   "last_status_code", "last_error", "completed_at"]
-
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None or _pool[0] != os.getpid():
-        _pool = (os.getpid(), ThreadPoolExecutor(SENDER_THREADS, thread_name_prefix="webhook-sender"))
-    return _pool[1]
 
 
 def _due(now) -> Q:
@@ -46,20 +43,39 @@ def _due(now) -> Q:
     )
 
 
-def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None) -> tuple[list[Delivery], float]:
+def _attempt_limit(hooks: bool) -> float:
+    return settings.HOOK_TIMEOUT if hooks else settings.WEBHOOK_TIMEOUT
+
+
+def lease_seconds(hooks: bool = False) -> float:
+    """A hook's lease keeps the same room beyond its timeout as a webhook's lease has beyond WEBHOOK_TIMEOUT."""
+    if not hooks:
+        return settings.WEBHOOK_LEASE_SECONDS
+    return settings.HOOK_TIMEOUT + settings.WEBHOOK_LEASE_SECONDS - settings.WEBHOOK_TIMEOUT
+
+
+def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool | None = None,
+          skip_webhooks: list[str] = ()) -> tuple[list[Delivery], float]:
     """Lease up to `limit` due deliveries for this worker; returns them and the monotonic lease deadline.
+    `hooks` narrows the claim to the hook channel (True) or to the others (False).
 
     PostgreSQL skips rows other workers hold (FOR UPDATE SKIP LOCKED); SQLite serialises claimers with
     BEGIN IMMEDIATE. Either way the UPDATE re-checks the due condition, so no delivery is claimed twice.
     """
     token = uuid.uuid4().hex
     now = timezone.now()
-    lease = settings.WEBHOOK_LEASE_SECONDS
+    lease = lease_seconds(bool(hooks))
     deadline = time.monotonic() + lease
     with transaction.atomic():
         candidates = Delivery.objects.filter(_due(now))
         if only is not None:
             candidates = candidates.filter(pk__in=only)
+        if hooks is True:
+            candidates = candidates.filter(channel="hook")
+        elif hooks is False:
+            candidates = candidates.exclude(channel="hook")
+        if skip_webhooks:
+            candidates = candidates.exclude(webhook_id__in=list(skip_webhooks))
         candidates = candidates.order_by("next_attempt_at")
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
@@ -73,64 +89,64 @@ def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None) -> tuple[li
     return claimed, deadline
 
 
-def _send(delivery: Delivery, target: Target) -> SendResult:
+def start(delivery: Delivery, lease_deadline: float) -> Result | concurrent.futures.Future:
+    """Begin one attempt: a future of its Attempt, or at once a Cancelled (no longer wanted) or a Released (the
+    lease has no room left for a whole attempt, so another worker could not be sure it was not made)."""
+    target = channels.get(delivery.channel).target(delivery)
+    if isinstance(target, str):
+        return Cancelled(target)
+    is_hook = isinstance(target, Call)
+    limit = _attempt_limit(is_hook)
+    margin = min(LEASE_MARGIN_SECONDS, (lease_seconds(is_hook) - limit) / 2)
+    if time.monotonic() > lease_deadline - limit - margin:
+        return Released("its lease had no room left for a whole attempt")
     body = bytes(delivery.event.body)
+    if is_hook:
+        return hook_runner.get().submit(target.hook, body, timeout=limit)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": settings.WEBHOOK_USER_AGENT,
         **target.headers,
         **signing.signature_headers(target.secrets, delivery.event_id, body),
     }
-    return sending.post(target.url, body, headers, timeout=settings.WEBHOOK_TIMEOUT, guarded=target.guarded)
+    return sender.get().submit(target.url, body, headers, timeout=limit, guarded=target.guarded)
 
 
-def send_batch(deliveries: list[Delivery], lease_deadline: float) -> list[SendResult | str | None]:
-    """Send each delivery; a str result cancels it (its reason), None releases it unsent.
-
-    An attempt starts only while the lease has room for a whole attempt, so a slow batch can never
-    outlive its lease and be sent twice by another worker. The safety margin shrinks for short leases
-    (which need only exceed the timeout), so a fresh claim always has room to start.
-    """
-    margin = min(LEASE_MARGIN_SECONDS, (settings.WEBHOOK_LEASE_SECONDS - settings.WEBHOOK_TIMEOUT) / 2)
-    latest_start = lease_deadline - settings.WEBHOOK_TIMEOUT - margin
-
-    def one(delivery: Delivery):
-        target = channels.get(delivery.channel).target(delivery)
-        if isinstance(target, str):
-            return target
-        if time.monotonic() > latest_start:
-            return None
-        return _send(delivery, target)
-
-    if len(deliveries) == 1:
-        return [one(deliveries[0])]
-    return list(_executor().map(one, deliveries))
+def send_batch(deliveries: list[Delivery], lease_deadline: float) -> list[Result]:
+    """Start every delivery's attempt and wait for all of them (the one-off paths: tests, "send test event")."""
+    started = [start(delivery, lease_deadline) for delivery in deliveries]
+    return [item.result() if isinstance(item, concurrent.futures.Future) else item for item in started]
 
 
 def _still_held(deliveries: list[Delivery]) -> set[str]:
     """The deliveries whose lease is still ours, locked until the outcome is written (PostgreSQL row locks;
     SQLite's BEGIN IMMEDIATE already serialises writers). A worker that overran its lease must not
     overwrite the newer outcome of the worker that took the delivery over."""
-    token = deliveries[0].lease_token
-    rows = Delivery.objects.filter(pk__in=[d.pk for d in deliveries], lease_token=token)
+    by_token: dict[str, list[str]] = {}
+    for delivery in deliveries:
+        by_token.setdefault(delivery.lease_token, []).append(delivery.pk)
+    held = Q()
+    for token, pks in by_token.items():
+        held |= Q(lease_token=token, pk__in=pks)
+    rows = Delivery.objects.filter(held)
     if connection.features.has_select_for_update:
         rows = rows.select_for_update()
     return set(rows.values_list("pk", flat=True))
 
 
-def _judge(delivery: Delivery, result: SendResult | str | None, now) -> tuple[DeliveryAttempt | None,
-                                                                               Outcome | None]:
-    """Apply one attempt's result to its delivery (in memory): the attempt row and the outcome, if any."""
+def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | None, Outcome | None]:
+    """Apply one turn's result to its delivery (in memory): the attempt row and the outcome, if any."""
     delivery.lease_token = None
     delivery.lease_expires_at = None
-    if result is None:
-        return None, None
-    if isinstance(result, str):
-        delivery.status = Delivery.Status.CANCELLED
-        delivery.last_error = f"cancelled: {result}"
-        delivery.completed_at = now
-        delivery.next_attempt_at = None
-        return None, None
+    match result:
+        case Released():
+            return None, None
+        case Cancelled(reason=reason):
+            delivery.status = Delivery.Status.CANCELLED
+            delivery.last_error = f"cancelled: {reason}"
+            delivery.completed_at = now
+            delivery.next_attempt_at = None
+            return None, None
     delivery.attempt_count += 1
     delivery.last_status_code = result.status_code
     attempt = DeliveryAttempt(
@@ -147,7 +163,7 @@ def _judge(delivery: Delivery, result: SendResult | str | None, now) -> tuple[De
         delivery.next_attempt_at = None
         return attempt, Outcome(delivery, result, final=True)
     delivery.last_error = result.error
-    delay = None if gone else retry.next_delay(
+    delay = None if gone or delivery.is_test else retry.next_delay(  # a test event is one attempt, never retried
         delivery.attempt_count, settings.WEBHOOK_RETRY_SCHEDULE, settings.WEBHOOK_RETRY_JITTER,
         status_code=result.status_code, retry_after=result.retry_after,
     )
@@ -174,7 +190,7 @@ def _write_outcomes(deliveries: list[Delivery]) -> None:
         cursor.executemany(sql, rows)
 
 
-def settle(deliveries: list[Delivery], results: list[SendResult | str | None]) -> None:
+def settle(deliveries: list[Delivery], results: list[Result]) -> None:
     """Record attempts and outcomes in bulk, then let each channel apply its consequences."""
     if not deliveries:
         return
@@ -201,62 +217,172 @@ def settle(deliveries: list[Delivery], results: list[SendResult | str | None]) -
 
 
 def process(deliveries: list[Delivery], lease_deadline: float) -> None:
+    """Attempt a claimed batch and record it (the one-off path)."""
     if deliveries:
         settle(deliveries, send_batch(deliveries, lease_deadline))
 
 
-def drain(max_batches: int | None = None) -> int:
-    """Deliver everything due now, batch after batch; returns how many deliveries were handled."""
-    handled = batches = 0
-    while max_batches is None or batches < max_batches:
-        deliveries, deadline = claim()
-        if not deliveries:
-            break
-        process(deliveries, deadline)
-        handled += len(deliveries)
-        batches += 1
-    return handled
+class Relay:
+    """The continuous relay of one worker: at most CAPACITY HTTP attempts and the hook runner's size of hook
+    attempts in flight; finished ones are recorded in batches as they come in."""
+
+    def __init__(self) -> None:
+        self.kick = threading.Event()
+        self.finished: queue.SimpleQueue[tuple[Delivery, Result]] = queue.SimpleQueue()
+        self.http_in_flight: dict[str, Delivery] = {}
+        self.hooks_in_flight: dict[str, Delivery] = {}
+        self.webhook_load: Counter = Counter()
+        self.unsettled: list[tuple[Delivery, Result]] = []
+        self.handled = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.http_in_flight) + len(self.hooks_in_flight)
+
+    def _launch(self, deliveries: list[Delivery], deadline: float, *, hooks: bool) -> None:
+        self.handled += len(deliveries)
+        for delivery in deliveries:
+            outcome = start(delivery, deadline)
+            if not isinstance(outcome, concurrent.futures.Future):
+                self.finished.put((delivery, outcome))
+                continue
+            (self.hooks_in_flight if hooks else self.http_in_flight)[delivery.pk] = delivery
+            if delivery.webhook_id:
+                self.webhook_load[delivery.webhook_id] += 1
+            outcome.add_done_callback(lambda future, delivery=delivery: self._done(delivery, future))
+
+    def _done(self, delivery: Delivery, future: concurrent.futures.Future) -> None:
+        try:
+            result = future.result()
+        except Exception as exc:  # a defect in the sender must not lose the delivery: it is retried
+            logger.exception("Attempt of %s crashed.", delivery.pk)
+            now = timezone.now()
+            result = Attempt(url="", started_at=now, finished_at=now, duration_ms=0, error=f"internal error: {exc}")
+        self.finished.put((delivery, result))
+        self.kick.set()
+
+    def settle_finished(self) -> int:
+        """Record every attempt finished so far, in one transaction. On a database error they are kept and
+        recorded once the database answers again (while their leases last)."""
+        batch = self.unsettled
+        self.unsettled = []
+        while True:
+            try:
+                batch.append(self.finished.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return 0
+        for delivery, _result in batch:
+            if self.http_in_flight.pop(delivery.pk, None) is None:
+                self.hooks_in_flight.pop(delivery.pk, None)
+            if delivery.webhook_id and self.webhook_load.get(delivery.webhook_id):
+                self.webhook_load[delivery.webhook_id] -= 1
+                if not self.webhook_load[delivery.webhook_id]:
+                    del self.webhook_load[delivery.webhook_id]
+        try:
+            settle([d for d, _r in batch], [r for _d, r in batch])
+        except DatabaseError:
+            logger.exception("Delivery relay: could not record %d outcome(s); retrying.", len(batch))
+            close_old_connections()
+            self.unsettled = batch
+            time.sleep(SETTLE_RETRY_SECONDS)
+            return 0
+        return len(batch)
+
+    def claim_and_start(self) -> int:
+        """Claim what fits in the free slots and start it; returns how many deliveries were started."""
+        claimed = 0
+        free = CAPACITY - len(self.http_in_flight)
+        if free >= min(CLAIM_MIN, CAPACITY) or not self.http_in_flight:
+            busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK]
+            if due_now(hooks=False, skip_webhooks=busy):
+                deliveries, deadline = claim(min(free, BATCH_SIZE), hooks=False, skip_webhooks=busy)
+                self._launch(deliveries, deadline, hooks=False)
+                claimed += len(deliveries)
+        free_hooks = hook_runner.get().size - len(self.hooks_in_flight)
+        if free_hooks > 0 and due_now(hooks=True):
+            deliveries, deadline = claim(free_hooks, hooks=True)
+            self._launch(deliveries, deadline, hooks=True)
+            claimed += len(deliveries)
+        return claimed
+
+    def step(self) -> bool:
+        """One turn: record what finished, fan out new events, start what is due. True if anything happened."""
+        settled = self.settle_finished()
+        fanned = fanout.expand_due()
+        started = self.claim_and_start()
+        return bool(settled or fanned or started)
+
+    def run_until_idle(self) -> int:
+        """Work until nothing is due or in flight (tests and the synchronous task queue); returns how many
+        deliveries were handled."""
+        while True:
+            if self.step():
+                continue
+            if not self.in_flight and not self.unsettled and self.finished.empty():
+                return self.handled
+            self.kick.wait(0.05)
+            self.kick.clear()
+
+    def run_forever(self, stop: threading.Event, listener: "wakeups.Listener | None" = None) -> None:
+        """The worker loop: work while there is work, otherwise nap until woken (or the poll interval)."""
+        while not stop.is_set():
+            try:
+                busy = self.step()
+            except DatabaseError:
+                logger.exception("Delivery relay: database error; retrying in a second.")
+                close_old_connections()
+                stop.wait(1.0)
+                continue
+            if busy:
+                continue
+            connected = listener is not None and listener.connected
+            self.kick.wait(IDLE_POLL_SECONDS if connected else FAST_POLL_SECONDS)
+            self.kick.clear()
+        self.drain_in_flight(stop_grace=settings.WEBHOOK_TIMEOUT)
+
+    def drain_in_flight(self, stop_grace: float) -> None:
+        """On stop: wait a little for attempts in flight, and record them (the rest come back with their lease)."""
+        deadline = time.monotonic() + stop_grace
+        while self.in_flight and time.monotonic() < deadline:
+            self.kick.wait(0.05)
+            self.kick.clear()
+            try:
+                self.settle_finished()
+            except DatabaseError:
+                break
+
+
+def due_now(*, hooks: bool | None = None, skip_webhooks: list[str] = ()) -> bool:
+    """A read-only look for due work, so an idle worker never takes the database's write lock."""
+    due = Delivery.objects.filter(_due(timezone.now()))
+    if hooks is True:
+        due = due.filter(channel="hook")
+    elif hooks is False:
+        due = due.exclude(channel="hook")
+    if skip_webhooks:
+        due = due.exclude(webhook_id__in=list(skip_webhooks))
+    return due.exists()
+
+
+def drain() -> int:
+    """Fan out and deliver everything due now, until nothing is left in flight; returns deliveries handled."""
+    return Relay().run_until_idle()
 
 
 def send_test(webhook, event_type: str | None = None) -> Delivery:
     """"Send test event": `webhook.test`, or a realistic example of a catalog event, to this webhook only,
-    whatever its subscriptions or switch; the first attempt is made before this returns."""
+    whatever its subscriptions or switch. It is one attempt, made before this returns, and never retried."""
     if event_type and event_type != "webhook.test":
         data = catalog.get(event_type).example()
     else:
         event_type = "webhook.test"
         data = {"object": "webhook", "webhook": {"id": webhook.pk, "url": webhook.url},
                 "message": "This is a test event from MediaHooks."}
-    with transaction.atomic():  # leased before it commits, so no awake worker can take the first attempt
+    with transaction.atomic():  # leased before it commits, so no awake worker can take the attempt
         delivery = events.record_message(event_type, data, channel="webhook", webhook=webhook, is_test=True,
                                          object_type="webhook", object_id=webhook.pk)
         deliveries, deadline = claim(1, only=[delivery.pk])
     process(deliveries, deadline)
     return Delivery.objects.get(pk=delivery.pk)
-
-
-def due_now() -> bool:
-    """A read-only look for due work, so an idle worker never takes the database's write lock."""
-    return Delivery.objects.filter(_due(timezone.now())).exists()
-
-
-def poll_interval() -> float:
-    from webhooks_app.tasks import uses_orm_broker
-
-    return ORM_POLL_SECONDS if uses_orm_broker() else IDLE_POLL_SECONDS
-
-
-def run_forever(stop: threading.Event) -> None:
-    """The worker loop: drain whatever is due (new events, retries, expired leases), then nap briefly."""
-    interval = poll_interval()
-    logger.info("Delivery relay running (polls every %.2f s).", interval)
-    while not stop.is_set():
-        try:
-            handled = drain() if due_now() else 0
-        except DatabaseError:
-            logger.exception("Delivery relay: database error; retrying in a second.")
-            close_old_connections()
-            stop.wait(1.0)
-            continue
-        if not handled:
-            stop.wait(interval)

@@ -133,7 +133,8 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = DeliveryFilter
 
     def get_queryset(self):
-        queryset = Delivery.objects.filter(webhook__isnull=False).select_related("event")
+        # Webhook deliveries and code hooks' runs; processing requests and callbacks are internal.
+        queryset = Delivery.objects.filter(Q(webhook__isnull=False) | Q(channel="hook")).select_related("event")
         if self.action != "list":
             queryset = queryset.prefetch_related("attempts")
         return queryset

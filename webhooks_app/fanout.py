@@ -1,0 +1,133 @@
+"""Fan-out after commit: a worker claims recorded events under a lease (like deliveries) and writes, in one
+transaction per event, one Delivery per matching webhook and function subscriber. A worker killed between the
+claim and that transaction leaves the event claimed; once the lease runs out another worker fans it out, and
+since the deliveries and the end of the claim commit together, an event is never fanned out twice."""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from webhooks_app import functions, ids
+from webhooks_app.models import ConditionTag, Delivery, Event, SubscribedEvent, Webhook
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 16
+# Rows per INSERT: 2 bound parameters a row; SQLite's historical limit is 999 parameters, PostgreSQL's 65,535.
+ROWS_PER_STATEMENT = {"sqlite": 400, "postgresql": 5000}
+
+
+def _due(now) -> Q:
+    return Q(fanout_pending=True) & (Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+
+
+def due_exists() -> bool:
+    """A read-only look (the `event_fanout_due` index) so an idle worker never takes a write lock."""
+    return Event.objects.filter(_due(timezone.now())).exists()
+
+
+def claim(limit: int = BATCH_SIZE) -> tuple[list[Event], str]:
+    """Lease up to `limit` events waiting for fan-out; returns them (oldest first) and the lease token."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    with transaction.atomic():
+        candidates = Event.objects.filter(_due(now)).order_by("timestamp")
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        picked = list(candidates.values_list("pk", flat=True)[:limit])
+        if not picked:
+            return [], token
+        Event.objects.filter(_due(now), pk__in=picked).update(
+            lease_token=token, lease_expires_at=now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS))
+    claimed = Event.objects.filter(pk__in=picked, lease_token=token).only(
+        "id", "type", "timestamp", "tags", "object_type", "object_id").order_by("timestamp", "id")
+    return list(claimed), token
+
+
+def matching_webhooks(event: Event) -> "list[str]":
+    """Ids of the webhooks an event reaches, found by the database through the subscription index: switched on
+    (and on since before the event), subscribed to its type or "*", and whose tag condition its tags meet."""
+    tags = list(event.tags or [])
+    conditions = ConditionTag.objects.filter(webhook=OuterRef("pk"))
+    tag_rule = ~Exists(conditions)
+    if tags:
+        tag_rule |= Q(tag_match="any") & Exists(conditions.filter(name__in=tags))
+        tag_rule |= Q(tag_match="all") & ~Exists(conditions.exclude(name__in=tags))
+    subscribed = SubscribedEvent.objects.filter(name__in=[event.type, "*"]).values("webhook_id")
+    webhooks = Webhook.objects.filter(tag_rule, pk__in=subscribed, is_active=True,
+                                      activated_at__lte=event.timestamp)
+    if event.object_type == "webhook":  # never tell a webhook about itself
+        webhooks = webhooks.exclude(pk=event.object_id)
+    return list(webhooks.order_by().values_list("pk", flat=True))
+
+
+def matching_hooks(event: Event) -> list[str]:
+    """Names of the function subscribers registered in this process that the event reaches."""
+    return [subscriber.name for subscriber in functions.registered()
+            if subscriber.matches(event.type, event.tags or [])]
+
+
+def expand(event: Event, token: str) -> int | None:
+    """Write the deliveries of one claimed event and end its claim, in one transaction; None if the lease was
+    lost meanwhile (another worker took the event over, and decides)."""
+    with transaction.atomic():
+        held = Event.objects.filter(pk=event.pk, lease_token=token, fanout_pending=True)
+        if connection.features.has_select_for_update:
+            held = held.select_for_update()
+        if not held.exists():
+            return None
+        webhook_ids = matching_webhooks(event)
+        hooks = matching_hooks(event)
+        insert_deliveries(event, webhook_ids)
+        Delivery.objects.bulk_create(
+            Delivery(event_id=event.pk, channel="hook", hook=name, next_attempt_at=event.timestamp,
+                     created_at=event.timestamp) for name in hooks)
+        Event.objects.filter(pk=event.pk).update(fanout_pending=False, lease_token=None, lease_expires_at=None)
+    return len(webhook_ids) + len(hooks)
+
+
+def expand_due(limit: int = BATCH_SIZE) -> int:
+    """Claim and fan out up to `limit` waiting events; returns how many were fanned out here."""
+    if not due_exists():
+        return 0
+    events, token = claim(limit)
+    done = 0
+    for event in events:
+        if expand(event, token) is not None:
+            done += 1
+        else:
+            logger.warning("Fan-out of %s lost its lease before it was written; the worker that took it over "
+                           "decides.", event.pk)
+    return done
+
+
+def insert_deliveries(event: Event, webhook_ids: Iterable[str]) -> None:
+    """Insert the webhook deliveries of an event with as few statements as possible: only the id and the webhook
+    differ from row to row, so the rest is bound once (INSERT … SELECT … FROM (VALUES …))."""
+    webhook_ids = list(webhook_ids)
+    if not webhook_ids:
+        return
+    template = Delivery(event=event, next_attempt_at=event.timestamp, created_at=event.timestamp)
+    shared = [f for f in Delivery._meta.concrete_fields
+              if f.attname not in ("id", "webhook_id") and getattr(template, f.attname) is not None]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in [Delivery._meta.pk, Delivery._meta.get_field("webhook"), *shared])
+    constants = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in shared]
+    step = ROWS_PER_STATEMENT.get(connection.vendor, 400)
+    with connection.cursor() as cursor:
+        for start in range(0, len(webhook_ids), step):
+            chunk = webhook_ids[start:start + step]
+            sql = "INSERT INTO {} ({}) SELECT v.column1, v.column2, {} FROM (VALUES {}) AS v".format(
+                quote(Delivery._meta.db_table), columns, ", ".join(["%s"] * len(shared)),
+                ", ".join(["(%s, %s)"] * len(chunk)),
+            )
+            params = list(constants)
+            for delivery_pk, webhook_pk in zip(ids.delivery_ids(len(chunk)), chunk, strict=True):
+                params += (delivery_pk, webhook_pk)
+            cursor.execute(sql, params)
