@@ -167,6 +167,16 @@ def wait_until(condition, timeout: float = 15.0, interval: float = 0.05):
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+def fan_out() -> int:
+    """Fan every recorded event out, as a worker does after the commit (tests whose transaction never commits)."""
+    from webhooks_app import fanout
+
+    total = 0
+    while done := fanout.expand_due():
+        total += done
+    return total
+
+
 def pytest_unconfigure(config):
     """SQLite leaves the write-ahead log of the dropped test database behind; remove it."""
     name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
