@@ -150,3 +150,12 @@ def get() -> HookRunner:
         if _runner is None or _runner[0] != os.getpid():
             _runner = (os.getpid(), HookRunner())
         return _runner[1]
+
+
+def close() -> None:
+    """Stop this process's hook runner and its children (the next `get()` starts a new one)."""
+    global _runner
+    with _runner_lock:
+        runner, _runner = _runner, None
+    if runner is not None and runner[0] == os.getpid():
+        runner[1].close()

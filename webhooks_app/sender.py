@@ -5,6 +5,7 @@ cap, a hard time limit per attempt, keep-alive connections per host (at most PER
 environment proxy. It never raises on an HTTP failure: every outcome is an `Attempt`."""
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextvars
 import os
@@ -66,6 +67,22 @@ class Sender:
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._thread = threading.Thread(target=self.loop.run_forever, name="webhook-sender", daemon=True)
         self._thread.start()
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Close the connection pools and stop the loop (at exit), so no connection is left half-open."""
+        if not self.loop.is_running():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._close_sessions(), self.loop).result(timeout=2)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+    async def _close_sessions(self) -> None:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
 
     def submit(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
                guarded: bool) -> concurrent.futures.Future:

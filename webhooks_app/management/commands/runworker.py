@@ -53,7 +53,7 @@ class Command(BaseCommand):
         finally:
             stop.set()
             thread.join()
-            hook_runner.get().close()
+            hook_runner.close()
             if cluster is not None:
                 stop_cluster(cluster)
         self.stdout.write("runworker: stopped.")
