@@ -114,11 +114,11 @@ def worker_env(**overrides) -> dict:
 class Worker:
     """A real `python manage.py runworker` process group, stopped (or killed) by the test."""
 
-    def __init__(self, log_path: Path, *args: str, **env):
+    def __init__(self, log_path: Path, *args: str, entry: str = "manage.py", **env):
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runworker", *args], cwd=ROOT, env=worker_env(**env),
+            [sys.executable, entry, "runworker", *args], cwd=ROOT, env=worker_env(**env),
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -146,8 +146,8 @@ def start_worker(tmp_path):
     """Start real runworker processes; all are stopped at the end of the test."""
     workers = []
 
-    def start(*args: str, **env) -> Worker:
-        worker = Worker(tmp_path / f"worker-{len(workers)}.log", *args, **env)
+    def start(*args: str, entry: str = "manage.py", **env) -> Worker:
+        worker = Worker(tmp_path / f"worker-{len(workers)}.log", *args, entry=entry, **env)
         workers.append(worker)
         return worker
 

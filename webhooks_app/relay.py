@@ -32,7 +32,7 @@ CLAIM_MIN = 16  # when busy, claim only once this many slots are free (fewer, la
 IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
 FAST_POLL_SECONDS = 0.05  # without them (SQLite alone, or a broker outage), polling is the wake-up
 LEASE_MARGIN_SECONDS = 2.0
-SETTLE_RETRY_SECONDS = 0.5
+MAX_DATABASE_ERRORS = 20
 SETTLED_FIELDS = ["status", "attempt_count", "next_attempt_at", "lease_token", "lease_expires_at",
                   "last_status_code", "last_error", "completed_at"]
 
@@ -234,6 +234,7 @@ class Relay:
         self.webhook_load: Counter = Counter()
         self.unsettled: list[tuple[Delivery, Result]] = []
         self.handled = 0
+        self.database_errors = 0
 
     @property
     def in_flight(self) -> int:
@@ -264,16 +265,16 @@ class Relay:
     def settle_finished(self) -> int:
         """Record every attempt finished so far, in one transaction. On a database error they are kept and
         recorded once the database answers again (while their leases last)."""
-        batch = self.unsettled
-        self.unsettled = []
+        fresh = []
         while True:
             try:
-                batch.append(self.finished.get_nowait())
+                fresh.append(self.finished.get_nowait())
             except queue.Empty:
                 break
+        batch, self.unsettled = self.unsettled + fresh, []
         if not batch:
             return 0
-        for delivery, _result in batch:
+        for delivery, _result in fresh:
             if self.http_in_flight.pop(delivery.pk, None) is None:
                 self.hooks_in_flight.pop(delivery.pk, None)
             if delivery.webhook_id and self.webhook_load.get(delivery.webhook_id):
@@ -283,11 +284,8 @@ class Relay:
         try:
             settle([d for d, _r in batch], [r for _d, r in batch])
         except DatabaseError:
-            logger.exception("Delivery relay: could not record %d outcome(s); retrying.", len(batch))
-            close_old_connections()
-            self.unsettled = batch
-            time.sleep(SETTLE_RETRY_SECONDS)
-            return 0
+            self.unsettled = batch  # kept, and recorded by a later turn (only while their leases last)
+            raise
         return len(batch)
 
     def claim_and_start(self) -> int:
@@ -308,10 +306,19 @@ class Relay:
         return claimed
 
     def step(self) -> bool:
-        """One turn: record what finished, fan out new events, start what is due. True if anything happened."""
-        settled = self.settle_finished()
-        fanned = fanout.expand_due()
-        started = self.claim_and_start()
+        """One turn: record what finished, fan out new events, start what is due. True if anything happened. A
+        database error (a dropped connection) ends the turn: the connection is reopened for the next one, and
+        finished attempts wait in memory to be recorded then."""
+        try:
+            settled = self.settle_finished()
+            fanned = fanout.expand_due()
+            started = self.claim_and_start()
+        except DatabaseError:
+            logger.exception("Delivery relay: database error; reconnecting.")
+            _reconnect()
+            self.database_errors += 1
+            return False
+        self.database_errors = 0
         return bool(settled or fanned or started)
 
     def run_until_idle(self) -> int:
@@ -320,7 +327,9 @@ class Relay:
         while True:
             if self.step():
                 continue
-            if not self.in_flight and not self.unsettled and self.finished.empty():
+            if self.database_errors > MAX_DATABASE_ERRORS:
+                raise DatabaseError("the database kept failing; the outbox keeps what was not recorded")
+            if not self.in_flight and not self.unsettled and self.finished.empty() and not self.database_errors:
                 return self.handled
             self.kick.wait(0.05)
             self.kick.clear()
@@ -328,14 +337,10 @@ class Relay:
     def run_forever(self, stop: threading.Event, listener: "wakeups.Listener | None" = None) -> None:
         """The worker loop: work while there is work, otherwise nap until woken (or the poll interval)."""
         while not stop.is_set():
-            try:
-                busy = self.step()
-            except DatabaseError:
-                logger.exception("Delivery relay: database error; retrying in a second.")
-                close_old_connections()
-                stop.wait(1.0)
+            if self.step():
                 continue
-            if busy:
+            if self.database_errors:
+                stop.wait(min(1.0, 0.1 * self.database_errors))
                 continue
             connected = listener is not None and listener.connected
             self.kick.wait(IDLE_POLL_SECONDS if connected else FAST_POLL_SECONDS)
@@ -352,6 +357,15 @@ class Relay:
                 self.settle_finished()
             except DatabaseError:
                 break
+
+
+def _reconnect() -> None:
+    """Drop this thread's database connection after an error, so the next query opens a fresh one (Django keeps
+    a broken SQLite connection, which it always deems usable)."""
+    if connection.in_atomic_block:
+        close_old_connections()
+    else:
+        connection.close()
 
 
 def due_now(*, hooks: bool | None = None, skip_webhooks: list[str] = ()) -> bool:

@@ -11,7 +11,6 @@ from django.core import mail
 from django.db import transaction
 
 from tests.conftest import fan_out
-from tests.receiver import Answer
 from tests.webhooks.conftest import video
 from webhooks_app import events, functions, hook_runner, relay
 from webhooks_app.models import Delivery
