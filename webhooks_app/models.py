@@ -336,8 +336,7 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["webhook", "id"], condition=HISTORY, name="delivery_webhook_history"),
-            models.Index(fields=["next_attempt_at"], condition=models.Q(channel="hook", status="pending"),
-                         name="delivery_hook_due"),
+            models.Index(fields=["channel", "status", "next_attempt_at"], name="delivery_channel_due"),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,25 +23,31 @@ from webhooks_app import catalog, channels, events, fanout, hook_runner, retry, 
 from webhooks_app.channels import Call, Outcome
 from webhooks_app.models import Delivery, DeliveryAttempt
 from webhooks_app.results import Attempt, Cancelled, Released, Result
+from webhooks_app.sender import Post
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 64
+BATCH_SIZE = 128
 CAPACITY = 256  # HTTP attempts in flight per worker
-PER_WEBHOOK = sender.PER_HOST_CONNECTIONS  # a webhook with this many attempts in flight gets no more for now
-CLAIM_MIN = 16  # when busy, claim only once this many slots are free (fewer, larger claims)
+PER_WEBHOOK = 4 * sender.PER_HOST_CONNECTIONS  # a webhook with this many attempts in flight gets no more for now
+CLAIM_MIN = 32  # when busy, claim only once this many slots are free (fewer, larger claims)
 IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
 FAST_POLL_SECONDS = 0.05  # without them (SQLite alone, or a broker outage), polling is the wake-up
 LEASE_MARGIN_SECONDS = 2.0
 MAX_DATABASE_ERRORS = 20
+SETTLE_BATCH = 128
+SETTLE_DELAY_SECONDS = 0.02
 SETTLED_FIELDS = ["status", "attempt_count", "next_attempt_at", "lease_token", "lease_expires_at",
                   "last_status_code", "last_error", "completed_at"]
 
 
-def _due(now) -> Q:
-    return Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) & (
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    )
+def _due(now, hooks: bool | None = None):
+    """Pending, due, and not leased (or its lease ran out); `hooks` narrows to the hook channel or the others."""
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    if hooks is True:  # read through `delivery_channel_due`
+        return Q(channel="hook", status=Delivery.Status.PENDING, next_attempt_at__lte=now) & free
+    due = Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) & free
+    return due & ~Q(channel="hook") if hooks is False else due
 
 
 def _attempt_limit(hooks: bool) -> float:
@@ -67,13 +74,9 @@ def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool
     lease = lease_seconds(bool(hooks))
     deadline = time.monotonic() + lease
     with transaction.atomic():
-        candidates = Delivery.objects.filter(_due(now))
+        candidates = Delivery.objects.filter(_due(now, hooks))
         if only is not None:
             candidates = candidates.filter(pk__in=only)
-        if hooks is True:
-            candidates = candidates.filter(channel="hook")
-        elif hooks is False:
-            candidates = candidates.exclude(channel="hook")
         if skip_webhooks:
             candidates = candidates.exclude(webhook_id__in=list(skip_webhooks))
         candidates = candidates.order_by("next_attempt_at")
@@ -82,16 +85,27 @@ def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool
         picked = list(candidates.values_list("pk", flat=True)[:limit])
         if not picked:
             return [], deadline
+        expires = now + timedelta(seconds=lease)
+        # next_attempt_at moves to the lease's end: should this worker die, that is when the delivery is due again,
+        # and meanwhile claims skip it in the `delivery_due` index instead of reading past it.
         Delivery.objects.filter(_due(now), pk__in=picked).update(
-            lease_token=token, lease_expires_at=now + timedelta(seconds=lease)
-        )
+            lease_token=token, lease_expires_at=expires, next_attempt_at=expires)
     claimed = list(Delivery.objects.filter(pk__in=picked, lease_token=token).select_related("event", "webhook"))
     return claimed, deadline
 
 
-def start(delivery: Delivery, lease_deadline: float) -> Result | concurrent.futures.Future:
-    """Begin one attempt: a future of its Attempt, or at once a Cancelled (no longer wanted) or a Released (the
-    lease has no room left for a whole attempt, so another worker could not be sure it was not made)."""
+@dataclass(frozen=True)
+class HookCall:
+    """A function subscriber's attempt, ready to hand to the hook runner."""
+
+    hook: str
+    timeout: float
+
+
+def prepare(delivery: Delivery, lease_deadline: float) -> Post | HookCall | Cancelled | Released:
+    """What one attempt will be: a signed Post or a HookCall; or at once a Cancelled (no longer wanted) or a
+    Released (the lease has no room left for a whole attempt, so another worker could not be sure it was not
+    made)."""
     target = channels.get(delivery.channel).target(delivery)
     if isinstance(target, str):
         return Cancelled(target)
@@ -100,16 +114,26 @@ def start(delivery: Delivery, lease_deadline: float) -> Result | concurrent.futu
     margin = min(LEASE_MARGIN_SECONDS, (lease_seconds(is_hook) - limit) / 2)
     if time.monotonic() > lease_deadline - limit - margin:
         return Released("its lease had no room left for a whole attempt")
-    body = bytes(delivery.event.body)
     if is_hook:
-        return hook_runner.get().submit(target.hook, body, timeout=limit)
+        return HookCall(target.hook, limit)
+    body = bytes(delivery.event.body)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": settings.WEBHOOK_USER_AGENT,
         **target.headers,
         **signing.signature_headers(target.secrets, delivery.event_id, body),
     }
-    return sender.get().submit(target.url, body, headers, timeout=limit, guarded=target.guarded)
+    return Post(target.url, body, headers, timeout=limit, guarded=target.guarded)
+
+
+def start(delivery: Delivery, lease_deadline: float) -> Result | concurrent.futures.Future:
+    """Begin one attempt: a future of its Attempt, or at once a Cancelled or a Released."""
+    prepared = prepare(delivery, lease_deadline)
+    if isinstance(prepared, Post):
+        return sender.get().submit(prepared)
+    if isinstance(prepared, HookCall):
+        return hook_runner.get().submit(prepared.hook, bytes(delivery.event.body), timeout=prepared.timeout)
+    return prepared
 
 
 def send_batch(deliveries: list[Delivery], lease_deadline: float) -> list[Result]:
@@ -140,6 +164,7 @@ def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | N
     delivery.lease_expires_at = None
     match result:
         case Released():
+            delivery.next_attempt_at = now  # due again at once, for a worker with room for a whole attempt
             return None, None
         case Cancelled(reason=reason):
             delivery.status = Delivery.Status.CANCELLED
@@ -176,6 +201,20 @@ def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | N
     return attempt, Outcome(delivery, result, final=delay is None, gone=gone)
 
 
+def _insert_attempts(attempts: list[DeliveryAttempt]) -> None:
+    """One executemany INSERT for the batch's attempts (bulk_create's SQL building costs more than the rows)."""
+    if not attempts:
+        return
+    fields = [f for f in DeliveryAttempt._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(DeliveryAttempt._meta.db_table), ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)))
+    rows = [[f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields] for a in attempts]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def _write_outcomes(deliveries: list[Delivery]) -> None:
     """One executemany UPDATE for the batch (Django's bulk_update builds a CASE per field and row, which costs
     more than the HTTP requests themselves)."""
@@ -210,7 +249,7 @@ def settle(deliveries: list[Delivery], results: list[Result]) -> None:
                 attempts.append(attempt)
             if outcome is not None:
                 outcomes.setdefault(delivery.channel, []).append(outcome)
-        DeliveryAttempt.objects.bulk_create(attempts)
+        _insert_attempts(attempts)
         _write_outcomes(kept)
         for name, channel_outcomes in outcomes.items():
             channels.get(name).settle(channel_outcomes)
@@ -224,102 +263,165 @@ def process(deliveries: list[Delivery], lease_deadline: float) -> None:
 
 class Relay:
     """The continuous relay of one worker: at most CAPACITY HTTP attempts and the hook runner's size of hook
-    attempts in flight; finished ones are recorded in batches as they come in."""
+    attempts in flight. A finished attempt frees its slot at once; outcomes are recorded in batches (up to
+    SETTLE_BATCH, or SETTLE_DELAY after the first waits), and the outbox is looked at when a wake-up arrives, when
+    a full claim suggests more, or every `poll_interval`: each query costs the relay more than a request does."""
 
-    def __init__(self) -> None:
+    def __init__(self, poll_interval: float = FAST_POLL_SECONDS) -> None:
+        self.poll_interval = poll_interval
         self.kick = threading.Event()
+        self.woken = True  # look for work at once
+        self.next_look = 0.0
         self.finished: queue.SimpleQueue[tuple[Delivery, Result]] = queue.SimpleQueue()
         self.http_in_flight: dict[str, Delivery] = {}
         self.hooks_in_flight: dict[str, Delivery] = {}
         self.webhook_load: Counter = Counter()
         self.unsettled: list[tuple[Delivery, Result]] = []
+        self.first_unsettled_at = 0.0
         self.handled = 0
         self.database_errors = 0
+        self.more_due = False
+        self.more_events = False
+        self.hooks_due = False
 
     @property
     def in_flight(self) -> int:
         return len(self.http_in_flight) + len(self.hooks_in_flight)
 
+    def wake(self) -> None:
+        """Work arrived (a wake-up): look at the outbox at once."""
+        self.woken = True
+        self.kick.set()
+
     def _launch(self, deliveries: list[Delivery], deadline: float, *, hooks: bool) -> None:
         self.handled += len(deliveries)
+        posts = []
         for delivery in deliveries:
-            outcome = start(delivery, deadline)
-            if not isinstance(outcome, concurrent.futures.Future):
+            outcome = prepare(delivery, deadline)
+            if isinstance(outcome, Cancelled | Released):
                 self.finished.put((delivery, outcome))
                 continue
             (self.hooks_in_flight if hooks else self.http_in_flight)[delivery.pk] = delivery
             if delivery.webhook_id:
                 self.webhook_load[delivery.webhook_id] += 1
-            outcome.add_done_callback(lambda future, delivery=delivery: self._done(delivery, future))
+            if isinstance(outcome, Post):
+                posts.append((delivery, outcome))
+            else:
+                future = hook_runner.get().submit(outcome.hook, bytes(delivery.event.body), timeout=outcome.timeout)
+                future.add_done_callback(lambda done, delivery=delivery: self._done(delivery, done))
+        if posts:  # one hand-over to the sender's loop for the whole batch
+            sender.get().submit_many([post for _d, post in posts], [
+                lambda result, delivery=delivery: self._finished(delivery, result) for delivery, _p in posts])
+
+    def _finished(self, delivery: Delivery, result: Result) -> None:
+        self.finished.put((delivery, result))
+        self.kick.set()
 
     def _done(self, delivery: Delivery, future: concurrent.futures.Future) -> None:
         try:
             result = future.result()
-        except Exception as exc:  # a defect in the sender must not lose the delivery: it is retried
+        except Exception as exc:  # a defect in the runner must not lose the delivery: it is retried
             logger.exception("Attempt of %s crashed.", delivery.pk)
             now = timezone.now()
             result = Attempt(url="", started_at=now, finished_at=now, duration_ms=0, error=f"internal error: {exc}")
-        self.finished.put((delivery, result))
-        self.kick.set()
+        self._finished(delivery, result)
 
-    def settle_finished(self) -> int:
-        """Record every attempt finished so far, in one transaction. On a database error they are kept and
-        recorded once the database answers again (while their leases last)."""
-        fresh = []
+    def take_finished(self) -> int:
+        """Free the slots of every attempt finished so far; their outcomes wait to be recorded."""
+        taken = 0
         while True:
             try:
-                fresh.append(self.finished.get_nowait())
+                delivery, result = self.finished.get_nowait()
             except queue.Empty:
-                break
-        batch, self.unsettled = self.unsettled + fresh, []
-        if not batch:
-            return 0
-        for delivery, _result in fresh:
+                return taken
+            if not self.unsettled:
+                self.first_unsettled_at = time.monotonic()
+            self.unsettled.append((delivery, result))
+            taken += 1
+            if isinstance(result, Released):
+                self.more_due = True
             if self.http_in_flight.pop(delivery.pk, None) is None:
                 self.hooks_in_flight.pop(delivery.pk, None)
             if delivery.webhook_id and self.webhook_load.get(delivery.webhook_id):
                 self.webhook_load[delivery.webhook_id] -= 1
                 if not self.webhook_load[delivery.webhook_id]:
                     del self.webhook_load[delivery.webhook_id]
+
+    def settle_finished(self) -> int:
+        """Record the waiting outcomes in one transaction. On a database error they are kept, and recorded once
+        the database answers again (while their leases last)."""
+        self.take_finished()
+        batch, self.unsettled = self.unsettled, []
+        if not batch:
+            return 0
         try:
             settle([d for d, _r in batch], [r for _d, r in batch])
         except DatabaseError:
-            self.unsettled = batch  # kept, and recorded by a later turn (only while their leases last)
+            self.unsettled = batch + self.unsettled
             raise
         return len(batch)
 
-    def claim_and_start(self) -> int:
+    def _settle_now(self, look: bool) -> bool:
+        if not self.unsettled:
+            return False
+        return (look or len(self.unsettled) >= SETTLE_BATCH or not self.in_flight
+                or time.monotonic() - self.first_unsettled_at >= SETTLE_DELAY_SECONDS)
+
+    def claim_and_start(self, look: bool = True) -> int:
         """Claim what fits in the free slots and start it; returns how many deliveries were started."""
         claimed = 0
         free = CAPACITY - len(self.http_in_flight)
         if free >= min(CLAIM_MIN, CAPACITY) or not self.http_in_flight:
             busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK]
-            if due_now(hooks=False, skip_webhooks=busy):
-                deliveries, deadline = claim(min(free, BATCH_SIZE), hooks=False, skip_webhooks=busy)
+            # The read-only look keeps an idle worker off SQLite's write lock; after a full claim, more is likely.
+            if self.more_due or (look and due_now(hooks=False, skip_webhooks=busy)):
+                limit = min(free, BATCH_SIZE)
+                deliveries, deadline = claim(limit, hooks=False, skip_webhooks=busy)
+                self.more_due = len(deliveries) == limit
                 self._launch(deliveries, deadline, hooks=False)
                 claimed += len(deliveries)
         free_hooks = hook_runner.get().size - len(self.hooks_in_flight)
-        if free_hooks > 0 and due_now(hooks=True):
+        if free_hooks > 0 and (look or self.hooks_due) and due_now(hooks=True):
             deliveries, deadline = claim(free_hooks, hooks=True)
+            self.hooks_due = len(deliveries) == free_hooks
             self._launch(deliveries, deadline, hooks=True)
             claimed += len(deliveries)
+        else:
+            self.hooks_due = False
         return claimed
 
     def step(self) -> bool:
-        """One turn: record what finished, fan out new events, start what is due. True if anything happened. A
-        database error (a dropped connection) ends the turn: the connection is reopened for the next one, and
-        finished attempts wait in memory to be recorded then."""
+        """One turn: free finished slots, record outcomes when a batch is ready, fan out new events, start what is
+        due. True if anything happened. A database error (a dropped connection) ends the turn: the connection is
+        reopened for the next one, and finished attempts wait in memory to be recorded then."""
+        self.take_finished()
+        look = self.woken or time.monotonic() >= self.next_look
+        if look:
+            self.woken = False
+            self.next_look = time.monotonic() + self.poll_interval
         try:
-            settled = self.settle_finished()
-            fanned = fanout.expand_due()
-            started = self.claim_and_start()
+            settled = self.settle_finished() if self._settle_now(look) else 0
+            fanned = fanout.expand_due() if look or self.more_events else 0
+            self.more_events = fanned >= fanout.BATCH_SIZE
+            if fanned:
+                self.more_due = self.hooks_due = True
+            started = self.claim_and_start(look)
         except DatabaseError:
             logger.exception("Delivery relay: database error; reconnecting.")
             _reconnect()
             self.database_errors += 1
+            self.woken = True
             return False
         self.database_errors = 0
         return bool(settled or fanned or started)
+
+    def _nap(self, longest: float) -> None:
+        """Wait for a finished attempt or a wake-up, at most until the next look or the next batch to record."""
+        until = self.next_look
+        if self.unsettled:
+            until = min(until, self.first_unsettled_at + SETTLE_DELAY_SECONDS)
+        self.kick.wait(max(0.0, min(longest, until - time.monotonic())))
+        self.kick.clear()
 
     def run_until_idle(self) -> int:
         """Work until nothing is due or in flight (tests and the synchronous task queue); returns how many
@@ -329,34 +431,37 @@ class Relay:
                 continue
             if self.database_errors > MAX_DATABASE_ERRORS:
                 raise DatabaseError("the database kept failing; the outbox keeps what was not recorded")
-            if not self.in_flight and not self.unsettled and self.finished.empty() and not self.database_errors:
-                return self.handled
-            self.kick.wait(0.05)
-            self.kick.clear()
+            if not self.in_flight and self.finished.empty() and not self.unsettled and not self.database_errors:
+                self.woken = True  # one last look, to be sure
+                if not self.step() and not self.in_flight and self.finished.empty() and not self.unsettled:
+                    return self.handled
+                continue
+            self._nap(self.poll_interval)
 
     def run_forever(self, stop: threading.Event, listener: "wakeups.Listener | None" = None) -> None:
         """The worker loop: work while there is work, otherwise nap until woken (or the poll interval)."""
         while not stop.is_set():
+            self.poll_interval = IDLE_POLL_SECONDS if listener is not None and listener.connected \
+                else FAST_POLL_SECONDS
             if self.step():
                 continue
             if self.database_errors:
                 stop.wait(min(1.0, 0.1 * self.database_errors))
                 continue
-            connected = listener is not None and listener.connected
-            self.kick.wait(IDLE_POLL_SECONDS if connected else FAST_POLL_SECONDS)
-            self.kick.clear()
+            self._nap(self.poll_interval)
         self.drain_in_flight(stop_grace=settings.WEBHOOK_TIMEOUT)
 
     def drain_in_flight(self, stop_grace: float) -> None:
         """On stop: wait a little for attempts in flight, and record them (the rest come back with their lease)."""
         deadline = time.monotonic() + stop_grace
-        while self.in_flight and time.monotonic() < deadline:
-            self.kick.wait(0.05)
-            self.kick.clear()
+        while (self.in_flight or self.unsettled) and time.monotonic() < deadline:
             try:
                 self.settle_finished()
             except DatabaseError:
                 break
+            if self.in_flight:
+                self.kick.wait(0.05)
+                self.kick.clear()
 
 
 def _reconnect() -> None:
@@ -370,11 +475,7 @@ def _reconnect() -> None:
 
 def due_now(*, hooks: bool | None = None, skip_webhooks: list[str] = ()) -> bool:
     """A read-only look for due work, so an idle worker never takes the database's write lock."""
-    due = Delivery.objects.filter(_due(timezone.now()))
-    if hooks is True:
-        due = due.filter(channel="hook")
-    elif hooks is False:
-        due = due.exclude(channel="hook")
+    due = Delivery.objects.filter(_due(timezone.now(), hooks))
     if skip_webhooks:
         due = due.exclude(webhook_id__in=list(skip_webhooks))
     return due.exists()

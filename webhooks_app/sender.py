@@ -11,6 +11,8 @@ import contextvars
 import os
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import aiohttp
 from django.utils import timezone
@@ -59,12 +61,24 @@ class _Connector(aiohttp.TCPConnector):
         return transport, protocol
 
 
+@dataclass(frozen=True)
+class Post:
+    """One signed POST to make: where, what, with which headers, within how long, and whether guarded."""
+
+    url: str
+    body: bytes
+    headers: dict
+    timeout: float
+    guarded: bool
+
+
 class Sender:
     """One event loop thread and two connection pools (guarded and not) per process."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        self._tasks: set[asyncio.Task] = set()  # kept referenced until done
         self._thread = threading.Thread(target=self.loop.run_forever, name="webhook-sender", daemon=True)
         self._thread.start()
         atexit.register(self.close)
@@ -84,11 +98,32 @@ class Sender:
         for session in sessions:
             await session.close()
 
-    def submit(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
-               guarded: bool) -> concurrent.futures.Future:
+    def submit(self, post: Post) -> concurrent.futures.Future:
         """Start one POST now; the future's result is its Attempt."""
-        return asyncio.run_coroutine_threadsafe(self.post(url, body, headers, timeout=timeout, guarded=guarded),
-                                                self.loop)
+        return asyncio.run_coroutine_threadsafe(self._post(post), self.loop)
+
+    def submit_many(self, posts: list[Post], callbacks: list[Callable[[Attempt], None]]) -> None:
+        """Start a batch of POSTs with one hand-over to the loop; each callback gets its Attempt, in the loop's
+        thread, as soon as that attempt ends."""
+        self.loop.call_soon_threadsafe(self._start_all, posts, callbacks)
+
+    def _start_all(self, posts: list[Post], callbacks: list[Callable[[Attempt], None]]) -> None:
+        for post, callback in zip(posts, callbacks, strict=True):
+            task = self.loop.create_task(self._post(post))
+            self._tasks.add(task)
+            task.add_done_callback(lambda done, callback=callback: self._report(done, callback))
+
+    def _report(self, task: asyncio.Task, callback: Callable[[Attempt], None]) -> None:
+        self._tasks.discard(task)
+        try:
+            result = task.result()
+        except Exception as exc:  # a defect here must not leave the delivery in flight forever: it is retried
+            now = timezone.now()
+            result = Attempt(url="", started_at=now, finished_at=now, duration_ms=0, error=f"internal error: {exc}")
+        callback(result)
+
+    async def _post(self, post: Post) -> Attempt:
+        return await self.post(post.url, post.body, post.headers, timeout=post.timeout, guarded=post.guarded)
 
     def _session(self, guarded: bool) -> aiohttp.ClientSession:
         if guarded not in self._sessions:

@@ -91,13 +91,13 @@ def wake_now(*, explicit: bool = True) -> None:
 
 
 class Listener(threading.Thread):
-    """Sets `kick` whenever a wake-up arrives. It reconnects after an outage (a Redis restart, a dropped database
+    """Calls `wake` whenever a wake-up arrives. It reconnects after an outage (a Redis restart, a dropped database
     connection) and kicks once when it does, since wake-ups sent meanwhile were lost; `connected` tells the relay
     whether it may poll slowly."""
 
-    def __init__(self, kick: threading.Event, stop: threading.Event) -> None:
+    def __init__(self, wake: Callable[[], None], stop: threading.Event) -> None:
         super().__init__(name="wake-listener", daemon=True)
-        self.kick = kick
+        self.wake = wake
         self.stop = stop
         self.mode = mode()
         self.connected = False
@@ -120,7 +120,7 @@ class Listener(threading.Thread):
 
     def _subscribed(self) -> None:
         self.connected = True
-        self.kick.set()
+        self.wake()
         logger.info("Wake-ups: listening on %s.", self.mode)
 
     def _listen_redis(self) -> None:
@@ -134,7 +134,7 @@ class Listener(threading.Thread):
             self._subscribed()
             while not self.stop.is_set():
                 if pubsub.get_message(timeout=0.5) is not None:
-                    self.kick.set()
+                    self.wake()
         finally:
             pubsub.close()
             client.close()
@@ -149,7 +149,7 @@ class Listener(threading.Thread):
             self._subscribed()
             while not self.stop.is_set():
                 for _notice in raw.notifies(timeout=0.5):
-                    self.kick.set()
+                    self.wake()
                 if raw.closed:
                     raise ConnectionError("the listening connection closed")
         finally:

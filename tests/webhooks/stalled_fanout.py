@@ -18,8 +18,8 @@ from django.core.management import execute_from_command_line  # noqa: E402
 from webhooks_app import fanout  # noqa: E402
 
 
-def stalled(event, token):
-    print(f"fan-out claimed {event.pk}; stalling", flush=True)
+def stalled(events, token):
+    print(f"fan-out claimed {' '.join(event.pk for event in events)}; stalling", flush=True)
     time.sleep(3600)
 
 

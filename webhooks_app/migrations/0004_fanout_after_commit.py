@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='delivery',
-            index=models.Index(condition=models.Q(('channel', 'hook'), ('status', 'pending')), fields=['next_attempt_at'], name='delivery_hook_due'),
+            index=models.Index(fields=['channel', 'status', 'next_attempt_at'], name='delivery_channel_due'),
         ),
         migrations.AddIndex(
             model_name='event',

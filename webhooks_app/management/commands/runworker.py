@@ -33,12 +33,10 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
+        worker = relay.Relay()
         listener = None
         if wakeups.mode() != "poll":
-            listener = wakeups.Listener(threading.Event(), stop)
-        worker = relay.Relay()
-        if listener is not None:
-            listener.kick = worker.kick
+            listener = wakeups.Listener(worker.wake, stop)
             listener.start()
         thread = threading.Thread(target=worker.run_forever, args=(stop, listener), name="delivery-relay")
         thread.start()
