@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from webhooks_app import ids, wakeups
@@ -31,9 +31,21 @@ def record(event_type: str, data: dict, *, tags: Iterable[str] = (), object_type
     system.warning about it, never goes to that webhook)."""
     event = _new_event(event_type, data, tags=list(tags), object_type=object_type, object_id=object_id)
     event.fanout_pending = True
-    event.save(force_insert=True)
+    _insert(event)
     wakeups.after_commit(event_inserted=True)
     return event
+
+
+def _insert(event: Event) -> None:
+    """INSERT the event row directly: this runs in every save, and Model.save() costs more than the statement."""
+    fields = [f for f in Event._meta.concrete_fields if getattr(event, f.attname) is not None]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(quote(Event._meta.db_table),
+                                                   ", ".join(quote(f.column) for f in fields),
+                                                   ", ".join(["%s"] * len(fields)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields])
+    event._state.adding = False
 
 
 def record_message(event_type: str, data: dict, *, channel: str, webhook: Webhook | None = None,

@@ -340,8 +340,8 @@ class Relay:
             taken += 1
             if isinstance(result, Released):
                 self.more_due = True
-            if self.http_in_flight.pop(delivery.pk, None) is None:
-                self.hooks_in_flight.pop(delivery.pk, None)
+            if self.http_in_flight.pop(delivery.pk, None) is None and self.hooks_in_flight.pop(delivery.pk, None):
+                self.hooks_due = True  # a child is free: look for the next hook run at once
             if delivery.webhook_id and self.webhook_load.get(delivery.webhook_id):
                 self.webhook_load[delivery.webhook_id] -= 1
                 if not self.webhook_load[delivery.webhook_id]:
@@ -381,13 +381,13 @@ class Relay:
                 self._launch(deliveries, deadline, hooks=False)
                 claimed += len(deliveries)
         free_hooks = hook_runner.get().size - len(self.hooks_in_flight)
-        if free_hooks > 0 and (look or self.hooks_due) and due_now(hooks=True):
-            deliveries, deadline = claim(free_hooks, hooks=True)
-            self.hooks_due = len(deliveries) == free_hooks
-            self._launch(deliveries, deadline, hooks=True)
-            claimed += len(deliveries)
-        else:
+        if free_hooks > 0 and (look or self.hooks_due):
             self.hooks_due = False
+            if due_now(hooks=True):
+                deliveries, deadline = claim(free_hooks, hooks=True)
+                self.hooks_due = len(deliveries) == free_hooks  # more may wait for the next free child
+                self._launch(deliveries, deadline, hooks=True)
+                claimed += len(deliveries)
         return claimed
 
     def step(self) -> bool:
