@@ -3,6 +3,7 @@ environment for starting real `runworker` processes against the test database.""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -165,6 +166,39 @@ def wait_until(condition, timeout: float = 15.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_port(tmp_path):
+    """A free port for a Redis of this test's own (never the shared one); the test starts it when it likes."""
+    port = free_port()
+    servers = []
+
+    def start() -> None:
+        servers.append(subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_until(lambda: _answers(port), timeout=10)
+
+    yield port, start
+    for server in servers:
+        server.terminate()
+        server.wait(10)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def fan_out() -> int:

@@ -23,7 +23,7 @@ from webhooks_app.sending import STORE_LIMIT
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SIZE = 2
+DEFAULT_SIZE = 4  # hook attempts at once per worker; each stuck one holds a child until HOOK_TIMEOUT
 _inherited: list = []  # a child keeps its parent's connection objects alive and unused, never closing them
 
 

@@ -3,8 +3,6 @@ started while its Redis is down, one subscriber that hangs while the others keep
 connection lost while attempts are in flight."""
 
 import json
-import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -30,12 +28,6 @@ def record(event_type: str = "video.ready") -> str:
 
 def wait_for_start(worker, timeout: float = 20.0) -> None:
     wait_until(lambda: "delivery relay started" in worker.output(), timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_worker_killed_between_commit_and_fan_out_leaves_the_event_to_another_worker_after_its_lease(
@@ -65,33 +57,6 @@ def test_a_worker_killed_between_commit_and_fan_out_leaves_the_event_to_another_
     assert sorted(Delivery.objects.filter(event_id=event_id).values_list("webhook_id", flat=True)) == sorted(
         [first.pk, second.pk])
     assert not Event.objects.get(pk=event_id).fanout_pending
-
-
-@pytest.fixture
-def redis_port(tmp_path):
-    """A free port for a Redis of this test's own (never the shared one); the test starts it when it likes."""
-    port = free_port()
-    servers = []
-
-    def start() -> None:
-        servers.append(subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_until(lambda: _answers(port), timeout=10)
-
-    yield port, start
-    for server in servers:
-        server.terminate()
-        server.wait(10)
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def test_a_worker_started_while_redis_is_down_delivers_by_polling_and_picks_the_broker_up_when_it_returns(
