@@ -42,10 +42,12 @@ def _with_last_delivery(queryset):
 
 class DeliveryFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Delivery.Status.choices)
+    channel = django_filters.ChoiceFilter(choices=[("webhook", "webhook"), ("hook", "hook")],
+                                          help_text="webhook: HTTP deliveries; hook: code hooks' runs.")
 
     class Meta:
         model = Delivery
-        fields = ["status"]
+        fields = ["status", "channel"]
 
 
 class WebhookViewSet(viewsets.ModelViewSet):
