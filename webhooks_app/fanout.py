@@ -27,9 +27,14 @@ def _due(now) -> Q:
     return Q(fanout_pending=True) & (Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
 
 
+def due_events():
+    """Events waiting for fan-out and not claimed (read through the `event_fanout_due` index)."""
+    return Event.objects.filter(_due(timezone.now()))
+
+
 def due_exists() -> bool:
-    """A read-only look (the `event_fanout_due` index) so an idle worker never takes a write lock."""
-    return Event.objects.filter(_due(timezone.now())).exists()
+    """A read-only look so an idle worker never takes a write lock."""
+    return due_events().exists()
 
 
 def claim(limit: int = BATCH_SIZE) -> tuple[list[Event], str]:
@@ -106,9 +111,10 @@ def _match_key(event: Event) -> tuple:
     return event.type, tuple(event.tags or ()), event.object_type == "webhook" and event.object_id
 
 
-def expand_due(limit: int = BATCH_SIZE) -> int:
-    """Claim and fan out up to `limit` waiting events; returns how many were fanned out here."""
-    if not due_exists():
+def expand_due(limit: int = BATCH_SIZE, *, known_due: bool = False) -> int:
+    """Claim and fan out up to `limit` waiting events; returns how many were fanned out here. `known_due` skips the
+    read-only look when the caller just made it."""
+    if not known_due and not due_exists():
         return 0
     events, token = claim(limit)
     if not events:

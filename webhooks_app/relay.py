@@ -32,7 +32,7 @@ CAPACITY = 256  # HTTP attempts in flight per worker
 PER_WEBHOOK = 4 * sender.PER_HOST_CONNECTIONS  # a webhook with this many attempts in flight gets no more for now
 CLAIM_MIN = 32  # when busy, claim only once this many slots are free (fewer, larger claims)
 IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
-FAST_POLL_SECONDS = 0.05  # without them (SQLite alone, or a broker outage), polling is the wake-up
+FAST_POLL_SECONDS = 0.025  # without them (SQLite alone, or a broker outage), polling is the wake-up
 LEASE_MARGIN_SECONDS = 2.0
 MAX_DATABASE_ERRORS = 20
 SETTLE_BATCH = 128
@@ -367,21 +367,24 @@ class Relay:
         return (look or len(self.unsettled) >= SETTLE_BATCH or not self.in_flight
                 or time.monotonic() - self.first_unsettled_at >= SETTLE_DELAY_SECONDS)
 
-    def claim_and_start(self, look: bool = True) -> int:
-        """Claim what fits in the free slots and start it; returns how many deliveries were started."""
+    def claim_and_start(self, seen: "Waiting | None" = None) -> int:
+        """Claim what fits in the free slots and start it; returns how many deliveries were started. `seen` is
+        what a look at the outbox just found (None: no look this turn)."""
+        look = seen is not None
         claimed = 0
         free = CAPACITY - len(self.http_in_flight)
         if free >= min(CLAIM_MIN, CAPACITY) or not self.http_in_flight:
             busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK]
             # The read-only look keeps an idle worker off SQLite's write lock; after a full claim, more is likely.
-            if self.more_due or (look and due_now(hooks=False, skip_webhooks=busy)):
+            if self.more_due or (look and (not busy and seen.deliveries or busy and due_now(
+                    hooks=False, skip_webhooks=busy))):
                 limit = min(free, BATCH_SIZE)
                 deliveries, deadline = claim(limit, hooks=False, skip_webhooks=busy)
                 self.more_due = len(deliveries) == limit
                 self._launch(deliveries, deadline, hooks=False)
                 claimed += len(deliveries)
         free_hooks = hook_runner.get().size - len(self.hooks_in_flight)
-        if free_hooks > 0 and (look or self.hooks_due):
+        if free_hooks > 0 and (look and seen.hooks or self.hooks_due):
             self.hooks_due = False
             if due_now(hooks=True):
                 deliveries, deadline = claim(free_hooks, hooks=True)
@@ -401,11 +404,14 @@ class Relay:
             self.next_look = time.monotonic() + self.poll_interval
         try:
             settled = self.settle_finished() if self._settle_now(look) else 0
-            fanned = fanout.expand_due() if look or self.more_events else 0
+            seen = waiting() if look else None  # one read-only query for all three kinds of work
+            fanned = 0
+            if self.more_events or (seen and seen.events):
+                fanned = fanout.expand_due(known_due=True)
             self.more_events = fanned >= fanout.BATCH_SIZE
             if fanned:
                 self.more_due = self.hooks_due = True
-            started = self.claim_and_start(look)
+            started = self.claim_and_start(seen)
         except DatabaseError:
             logger.exception("Delivery relay: database error; reconnecting.")
             _reconnect()
@@ -479,6 +485,31 @@ def due_now(*, hooks: bool | None = None, skip_webhooks: list[str] = ()) -> bool
     if skip_webhooks:
         due = due.exclude(webhook_id__in=list(skip_webhooks))
     return due.exists()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a look at the outbox found: events to fan out, due deliveries, due hook runs."""
+
+    events: bool
+    deliveries: bool
+    hooks: bool
+
+
+def waiting() -> Waiting:
+    """One read-only query telling whether events, deliveries or hook runs are waiting (an idle worker's whole
+    cost, and no write lock on SQLite)."""
+    now = timezone.now()
+    probes = [fanout.due_events(), Delivery.objects.filter(_due(now, False)), Delivery.objects.filter(_due(now, True))]
+    parts, params = [], []
+    for queryset in probes:
+        sql, values = queryset.order_by().values("pk")[:1].query.sql_with_params()
+        parts.append(f"EXISTS ({sql})")
+        params.extend(values)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        events, deliveries, hooks = cursor.fetchone()
+    return Waiting(bool(events), bool(deliveries), bool(hooks))
 
 
 def drain() -> int:
