@@ -225,6 +225,14 @@ def test_prune_history_deletes_finished_deliveries_older_than_the_retention(hist
     assert Delivery.objects.get(pk=history["redelivery"].pk).attempts.count() == 1
 
 
+def test_prune_history_keeps_an_old_event_that_no_worker_fanned_out_yet(db, settings):
+    settings.WEBHOOK_HISTORY_DAYS = 30
+    with time_machine.travel(timezone.now() - timedelta(days=40), tick=False), transaction.atomic():
+        waiting = events.record("video.ready", {"object": "video", "id": "vid_waiting", "tags": []})
+    run("prune_history")
+    assert Event.objects.filter(pk=waiting.pk, fanout_pending=True).exists()
+
+
 def test_prune_history_days_option_overrides_the_setting(history):
     output = run("prune_history", "--days", "5")
     assert remaining(history) == {"old_pending", "redelivery"}
