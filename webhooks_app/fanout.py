@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from webhooks_app import functions, ids
+from webhooks_app import functions, ids, leases
 from webhooks_app.models import ConditionTag, Delivery, Event, SubscribedEvent, Webhook
 
 logger = logging.getLogger(__name__)
@@ -41,15 +41,10 @@ def claim(limit: int = BATCH_SIZE) -> tuple[list[Event], str]:
     """Lease up to `limit` events waiting for fan-out; returns them (oldest first) and the lease token."""
     token = uuid.uuid4().hex
     now = timezone.now()
-    with transaction.atomic():
-        candidates = Event.objects.filter(_due(now)).order_by("timestamp")
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
-        picked = list(candidates.values_list("pk", flat=True)[:limit])
-        if not picked:
-            return [], token
-        Event.objects.filter(_due(now), pk__in=picked).update(
-            lease_token=token, lease_expires_at=now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS))
+    picked = leases.take(Event.objects.filter(_due(now)).order_by("timestamp"), limit, {
+        "lease_token": token, "lease_expires_at": now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)})
+    if not picked:
+        return [], token
     claimed = Event.objects.filter(pk__in=picked, lease_token=token).only(
         "id", "type", "timestamp", "tags", "object_type", "object_id").order_by("timestamp", "id")
     return list(claimed), token
@@ -83,10 +78,10 @@ def expand(events: list[Event], token: str) -> list[str]:
     """Write the deliveries of claimed events and end their claim, in one transaction; returns the ids of the
     events fanned out here (an event whose lease was lost meanwhile is left to the worker that took it over)."""
     with transaction.atomic():
+        # The claim ends first: that locks the rows still ours, and the deliveries commit or roll back with it.
         held = Event.objects.filter(pk__in=[event.pk for event in events], lease_token=token, fanout_pending=True)
-        if connection.features.has_select_for_update:
-            held = held.select_for_update()
-        kept = set(held.values_list("pk", flat=True))
+        kept = set(leases.take(held, len(events), {"fanout_pending": False, "lease_token": None,
+                                                   "lease_expires_at": None}))
         fanned = [event for event in events if event.pk in kept]
         # Events of one batch often share their type, tags and subject: one query each, as of the latest of them.
         latest: dict[tuple, object] = {}
@@ -103,7 +98,6 @@ def expand(events: list[Event], token: str) -> list[str]:
             hook_rows += [Delivery(event_id=event.pk, channel="hook", hook=name, next_attempt_at=event.timestamp,
                                    created_at=event.timestamp) for name in matching_hooks(event)]
         Delivery.objects.bulk_create(hook_rows)
-        Event.objects.filter(pk__in=kept).update(fanout_pending=False, lease_token=None, lease_expires_at=None)
     return [event.pk for event in events if event.pk in kept]
 
 

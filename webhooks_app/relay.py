@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,7 +19,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks_app import catalog, channels, events, fanout, hook_runner, retry, sender, signing, wakeups
+from webhooks_app import catalog, channels, events, fanout, hook_runner, leases, retry, sender, signing, wakeups
 from webhooks_app.channels import Call, Outcome
 from webhooks_app.models import Delivery, DeliveryAttempt
 from webhooks_app.results import Attempt, Cancelled, Released, Result
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 128
 CAPACITY = 256  # HTTP attempts in flight per worker
-PER_WEBHOOK = 4 * sender.PER_HOST_CONNECTIONS  # a webhook with this many attempts in flight gets no more for now
+PER_WEBHOOK = 16  # attempts in flight per webhook: a hung subscriber holds at most this many of the CAPACITY slots
 CLAIM_MIN = 32  # when busy, claim only once this many slots are free (fewer, larger claims)
 IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
 FAST_POLL_SECONDS = 0.025  # without them (SQLite alone, or a broker outage), polling is the wake-up
@@ -66,30 +66,25 @@ def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool
     """Lease up to `limit` due deliveries for this worker; returns them and the monotonic lease deadline.
     `hooks` narrows the claim to the hook channel (True) or to the others (False).
 
-    PostgreSQL skips rows other workers hold (FOR UPDATE SKIP LOCKED); SQLite serialises claimers with
-    BEGIN IMMEDIATE. Either way the UPDATE re-checks the due condition, so no delivery is claimed twice.
+    One statement (leases.take): PostgreSQL skips rows other workers hold (FOR UPDATE SKIP LOCKED) and re-checks
+    the due condition on those it locks; SQLite runs it alone. Either way no delivery is claimed twice.
     """
     token = uuid.uuid4().hex
     now = timezone.now()
     lease = lease_seconds(bool(hooks))
     deadline = time.monotonic() + lease
-    with transaction.atomic():
-        candidates = Delivery.objects.filter(_due(now, hooks))
-        if only is not None:
-            candidates = candidates.filter(pk__in=only)
-        if skip_webhooks:
-            candidates = candidates.exclude(webhook_id__in=list(skip_webhooks))
-        candidates = candidates.order_by("next_attempt_at")
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
-        picked = list(candidates.values_list("pk", flat=True)[:limit])
-        if not picked:
-            return [], deadline
-        expires = now + timedelta(seconds=lease)
-        # next_attempt_at moves to the lease's end: should this worker die, that is when the delivery is due again,
-        # and meanwhile claims skip it in the `delivery_due` index instead of reading past it.
-        Delivery.objects.filter(_due(now), pk__in=picked).update(
-            lease_token=token, lease_expires_at=expires, next_attempt_at=expires)
+    candidates = Delivery.objects.filter(_due(now, hooks))
+    if only is not None:
+        candidates = candidates.filter(pk__in=only)
+    if skip_webhooks:
+        candidates = candidates.exclude(webhook_id__in=list(skip_webhooks))
+    expires = now + timedelta(seconds=lease)
+    # next_attempt_at moves to the lease's end: should this worker die, that is when the delivery is due again, and
+    # meanwhile claims skip it in the `delivery_due` index instead of reading past it.
+    picked = leases.take(candidates.order_by("next_attempt_at"), limit, {
+        "lease_token": token, "lease_expires_at": expires, "next_attempt_at": expires})
+    if not picked:
+        return [], deadline
     claimed = list(Delivery.objects.filter(pk__in=picked, lease_token=token).select_related("event", "webhook"))
     return claimed, deadline
 
@@ -276,6 +271,7 @@ class Relay:
         self.http_in_flight: dict[str, Delivery] = {}
         self.hooks_in_flight: dict[str, Delivery] = {}
         self.webhook_load: Counter = Counter()
+        self.parked: dict[str, deque[tuple[Delivery, float]]] = {}  # claimed, waiting for their webhook's room
         self.unsettled: list[tuple[Delivery, Result]] = []
         self.first_unsettled_at = 0.0
         self.handled = 0
@@ -286,7 +282,8 @@ class Relay:
 
     @property
     def in_flight(self) -> int:
-        return len(self.http_in_flight) + len(self.hooks_in_flight)
+        """Claimed and not finished: running attempts and parked deliveries."""
+        return len(self.http_in_flight) + len(self.hooks_in_flight) + sum(map(len, self.parked.values()))
 
     def wake(self) -> None:
         """Work arrived (a wake-up): look at the outbox at once."""
@@ -297,18 +294,30 @@ class Relay:
         self.handled += len(deliveries)
         posts = []
         for delivery in deliveries:
-            outcome = prepare(delivery, deadline)
-            if isinstance(outcome, Cancelled | Released):
-                self.finished.put((delivery, outcome))
-                continue
-            (self.hooks_in_flight if hooks else self.http_in_flight)[delivery.pk] = delivery
-            if delivery.webhook_id:
-                self.webhook_load[delivery.webhook_id] += 1
-            if isinstance(outcome, Post):
-                posts.append((delivery, outcome))
-            else:
-                future = hook_runner.get().submit(outcome.hook, bytes(delivery.event.body), timeout=outcome.timeout)
-                future.add_done_callback(lambda done, delivery=delivery: self._done(delivery, done))
+            if not hooks and delivery.webhook_id and self.webhook_load[delivery.webhook_id] >= PER_WEBHOOK:
+                self.parked.setdefault(delivery.webhook_id, deque()).append((delivery, deadline))
+                continue  # started when one of that webhook's attempts ends
+            post = self._start(delivery, deadline, hooks=hooks)
+            if post is not None:
+                posts.append((delivery, post))
+        self._send(posts)
+
+    def _start(self, delivery: Delivery, deadline: float, *, hooks: bool) -> Post | None:
+        """Begin one attempt: a hook run is handed to the hook runner here; a POST is returned for `_send`."""
+        outcome = prepare(delivery, deadline)
+        if isinstance(outcome, Cancelled | Released):
+            self.finished.put((delivery, outcome))
+            return None
+        (self.hooks_in_flight if hooks else self.http_in_flight)[delivery.pk] = delivery
+        if delivery.webhook_id:
+            self.webhook_load[delivery.webhook_id] += 1
+        if isinstance(outcome, Post):
+            return outcome
+        future = hook_runner.get().submit(outcome.hook, bytes(delivery.event.body), timeout=outcome.timeout)
+        future.add_done_callback(lambda done, delivery=delivery: self._done(delivery, done))
+        return None
+
+    def _send(self, posts: list[tuple[Delivery, Post]]) -> None:
         if posts:  # one hand-over to the sender's loop for the whole batch
             sender.get().submit_many([post for _d, post in posts], [
                 lambda result, delivery=delivery: self._finished(delivery, result) for delivery, _p in posts])
@@ -343,9 +352,23 @@ class Relay:
             if self.http_in_flight.pop(delivery.pk, None) is None and self.hooks_in_flight.pop(delivery.pk, None):
                 self.hooks_due = True  # a child is free: look for the next hook run at once
             if delivery.webhook_id and self.webhook_load.get(delivery.webhook_id):
-                self.webhook_load[delivery.webhook_id] -= 1
-                if not self.webhook_load[delivery.webhook_id]:
-                    del self.webhook_load[delivery.webhook_id]
+                self._one_less(delivery.webhook_id)
+
+    def _one_less(self, webhook_id: str) -> None:
+        """An attempt of this webhook ended: start its next parked delivery, if any."""
+        self.webhook_load[webhook_id] -= 1
+        waiting = self.parked.get(webhook_id)
+        posts = []
+        while waiting and self.webhook_load[webhook_id] < PER_WEBHOOK:
+            delivery, deadline = waiting.popleft()
+            post = self._start(delivery, deadline, hooks=False)
+            if post is not None:
+                posts.append((delivery, post))
+        if not waiting:
+            self.parked.pop(webhook_id, None)
+        if not self.webhook_load[webhook_id]:
+            del self.webhook_load[webhook_id]
+        self._send(posts)
 
     def settle_finished(self) -> int:
         """Record the waiting outcomes in one transaction. On a database error they are kept, and recorded once
@@ -372,9 +395,10 @@ class Relay:
         what a look at the outbox just found (None: no look this turn)."""
         look = seen is not None
         claimed = 0
-        free = CAPACITY - len(self.http_in_flight)
-        if free >= min(CLAIM_MIN, CAPACITY) or not self.http_in_flight:
-            busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK]
+        running = len(self.http_in_flight) + sum(map(len, self.parked.values()))
+        free = CAPACITY - running
+        if free >= min(CLAIM_MIN, CAPACITY) or not running:
+            busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK] + list(self.parked)
             # The read-only look keeps an idle worker off SQLite's write lock; after a full claim, more is likely.
             if self.more_due or (look and (not busy and seen.deliveries or busy and due_now(
                     hooks=False, skip_webhooks=busy))):
@@ -458,7 +482,12 @@ class Relay:
         self.drain_in_flight(stop_grace=settings.WEBHOOK_TIMEOUT)
 
     def drain_in_flight(self, stop_grace: float) -> None:
-        """On stop: wait a little for attempts in flight, and record them (the rest come back with their lease)."""
+        """On stop: hand parked deliveries back, wait a little for attempts in flight and record them (the rest
+        come back with their lease)."""
+        parked, self.parked = self.parked, {}
+        for waiting in parked.values():
+            for delivery, _deadline in waiting:
+                self.finished.put((delivery, Released("the worker is stopping")))
         deadline = time.monotonic() + stop_grace
         while (self.in_flight or self.unsettled) and time.monotonic() < deadline:
             try:

@@ -1,8 +1,9 @@
 """The relay's sender: signed POSTs on one asyncio loop (aiohttp) in a thread of its own, so hundreds of attempts
 run at once and a slow subscriber only holds its own connections. It keeps what the sender always promised: the
 address guard on the socket actually connected (so DNS rebinding cannot slip past it), no redirects, a 64 KB read
-cap, a hard time limit per attempt, keep-alive connections per host (at most PER_HOST_CONNECTIONS each), and no
-environment proxy. It never raises on an HTTP failure: every outcome is an `Attempt`."""
+cap, a hard time limit per attempt, keep-alive connections reused per host, and no environment proxy. How many
+attempts run at once, in all and per webhook, is the relay's to decide (so that two webhooks on one host never
+wait for each other's connections). It never raises on an HTTP failure: every outcome is an `Attempt`."""
 
 import asyncio
 import atexit
@@ -28,7 +29,6 @@ from webhooks_app.sending import (
 )
 from webhooks_app.url_guard import is_public_address
 
-PER_HOST_CONNECTIONS = 16
 REFUSED = "not a public address (set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow it)"
 
 _connected: contextvars.ContextVar[list | None] = contextvars.ContextVar("sender_connected", default=None)
@@ -39,7 +39,7 @@ class _Connector(aiohttp.TCPConnector):
     refuses a socket whose peer is not a public address, whatever the name resolved to earlier."""
 
     def __init__(self, *, guarded: bool) -> None:
-        super().__init__(limit=0, limit_per_host=PER_HOST_CONNECTIONS, keepalive_timeout=30, ttl_dns_cache=10)
+        super().__init__(limit=0, limit_per_host=0, keepalive_timeout=30, ttl_dns_cache=10)
         self.guarded = guarded
 
     async def connect(self, req, traces, timeout):

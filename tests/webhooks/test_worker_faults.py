@@ -92,31 +92,32 @@ def test_a_worker_started_while_redis_is_down_delivers_by_polling_and_picks_the_
 def test_one_hanging_subscriber_holds_back_neither_new_events_nor_due_retries_of_the_others(
         receiver, start_worker, broker_wakeups):
     hang = threading.Event()
-    with Receiver() as hung, Receiver() as flaky:
-        hung.always(Answer(200, hang=hang))
+    hung_url = receiver.url.replace("/hook", "/hang")  # the same host and port as the healthy subscriber
+    receiver.route("/hang", Answer(200, hang=hang))
+    with Receiver() as flaky:
         flaky.answer(Answer(500, b"once"))  # its first attempt fails; the retry is due a second later
-        Webhook.objects.create(url=hung.url, events=["video.ready"])
+        Webhook.objects.create(url=hung_url, events=["video.ready", "video.updated"])
         Webhook.objects.create(url=flaky.url, events=["video.ready"])
         Webhook.objects.create(url=receiver.url, events=["video.updated"])
         try:
             wait_for_start(start_worker(WEBHOOK_TIMEOUT="8", WEBHOOK_LEASE_SECONDS="12",
                                         WEBHOOK_RETRY_SCHEDULE="1", WEBHOOK_RETRY_JITTER="0"))
             stuck = record("video.ready")
-            hung.wait_for(1, timeout=20)  # the hung attempt is in flight from now on
+            wait_until(lambda: any(r.path == "/hang" for r in receiver.requests), timeout=20)
             healthy = []
-            for _ in range(5):
+            for _ in range(20):  # more hung attempts pile up than one webhook may hold at once
                 healthy.append(record("video.updated"))
-                time.sleep(0.1)
-            receiver.wait_for(5, timeout=5)
+                time.sleep(0.05)
+            wait_until(lambda: len([r for r in receiver.requests if r.path == "/hook"]) == 20, timeout=5)
             retried = flaky.wait_for(2, timeout=5)
-            # all of that happened while the hung attempt was still in flight: nothing of it recorded yet
-            held = Delivery.objects.get(event_id=stuck, webhook__url=hung.url)
+            # all of that happened while the hung attempts were still in flight: none of them recorded yet
+            held = Delivery.objects.get(event_id=stuck, webhook__url=hung_url)
             assert held.attempt_count == 0 and held.lease_token
-            assert [r.header("webhook-id") for r in receiver.requests] == healthy
+            assert [r.header("webhook-id") for r in receiver.requests if r.path == "/hook"] == healthy
             assert retried[1].header("webhook-id") == stuck
         finally:
             hang.set()
-    wait_until(lambda: Delivery.objects.get(event_id=stuck, webhook__url=hung.url).attempt_count == 1, timeout=20)
+    wait_until(lambda: Delivery.objects.get(event_id=stuck, webhook__url=hung_url).attempt_count == 1, timeout=20)
 
 
 def test_an_attempt_sent_before_the_database_connection_dies_is_recorded_once_it_is_back(receiver, make_webhook,
