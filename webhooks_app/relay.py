@@ -35,8 +35,8 @@ IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is onl
 FAST_POLL_SECONDS = 0.025  # without them (SQLite alone, or a broker outage), polling is the wake-up
 LEASE_MARGIN_SECONDS = 2.0
 MAX_DATABASE_ERRORS = 20
-SETTLE_BATCH = 128
-SETTLE_DELAY_SECONDS = 0.02
+SETTLE_BATCH = 256
+SETTLE_DELAY_SECONDS = 0.05
 SETTLED_FIELDS = ["status", "attempt_count", "next_attempt_at", "lease_token", "lease_expires_at",
                   "last_status_code", "last_error", "completed_at"]
 
@@ -196,32 +196,52 @@ def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | N
     return attempt, Outcome(delivery, result, final=delay is None, gone=gone)
 
 
+ROWS_PER_STATEMENT = 200  # attempts or outcomes per statement (12 values a row, far below any parameter limit)
+
+
 def _insert_attempts(attempts: list[DeliveryAttempt]) -> None:
-    """One executemany INSERT for the batch's attempts (bulk_create's SQL building costs more than the rows)."""
-    if not attempts:
-        return
+    """The batch's attempts in multi-row INSERTs (bulk_create's SQL building, or executemany's row-by-row
+    protocol, cost more than the rows themselves)."""
     fields = [f for f in DeliveryAttempt._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(DeliveryAttempt._meta.db_table), ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)))
-    rows = [[f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields] for a in attempts]
+    row = "({})".format(", ".join(["%s"] * len(fields)))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(attempts), ROWS_PER_STATEMENT):
+            chunk = attempts[start:start + ROWS_PER_STATEMENT]
+            sql = "INSERT INTO {} ({}) VALUES {}".format(
+                quote(DeliveryAttempt._meta.db_table), ", ".join(quote(f.column) for f in fields),
+                ", ".join([row] * len(chunk)))
+            cursor.execute(sql, [f.get_db_prep_save(getattr(a, f.attname), connection) for a in chunk
+                                 for f in fields])
 
 
 def _write_outcomes(deliveries: list[Delivery]) -> None:
-    """One executemany UPDATE for the batch (Django's bulk_update builds a CASE per field and row, which costs
-    more than the HTTP requests themselves)."""
-    if not deliveries:
-        return
+    """The batch's outcomes in multi-row UPDATE … FROM (VALUES …) statements (Django's bulk_update builds a CASE
+    per field and row, and executemany sends row after row)."""
     fields = [Delivery._meta.get_field(name) for name in SETTLED_FIELDS]
     quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(
-        quote(Delivery._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields), quote("id"))
-    rows = [[f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.pk] for d in deliveries]
+    typed = connection.vendor == "postgresql"  # a VALUES column of NULLs only would otherwise be text there
+
+    def value(field) -> str:
+        column = f"v.{quote(field.column)}"
+        return f"CAST({column} AS {field.db_type(connection)})" if typed else column
+
+    names = ", ".join(quote(c) for c in ["id", *(f.column for f in fields)])
+    assignments = ", ".join(f"{quote(f.column)} = {value(f)}" for f in fields)
+    row = "({})".format(", ".join(["%s"] * (len(fields) + 1)))
+    table = quote(Delivery._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(deliveries), ROWS_PER_STATEMENT):
+            chunk = deliveries[start:start + ROWS_PER_STATEMENT]
+            rows = ", ".join([row] * len(chunk))
+            if connection.vendor == "sqlite":  # SQLite names the columns of VALUES column1, column2, …
+                aliases = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names.split(", ")))
+                source = f"(SELECT {aliases} FROM (VALUES {rows})) AS v"
+            else:
+                source = f"(VALUES {rows}) AS v ({names})"
+            sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.{quote('id')} = v.id"
+            cursor.execute(sql, [item for d in chunk for item in (
+                d.pk, *(f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields))])
 
 
 def settle(deliveries: list[Delivery], results: list[Result]) -> None:
@@ -384,10 +404,10 @@ class Relay:
             raise
         return len(batch)
 
-    def _settle_now(self, look: bool) -> bool:
+    def _settle_now(self) -> bool:
         if not self.unsettled:
             return False
-        return (look or len(self.unsettled) >= SETTLE_BATCH or not self.in_flight
+        return (len(self.unsettled) >= SETTLE_BATCH or not self.in_flight
                 or time.monotonic() - self.first_unsettled_at >= SETTLE_DELAY_SECONDS)
 
     def claim_and_start(self, seen: "Waiting | None" = None) -> int:
@@ -427,7 +447,7 @@ class Relay:
             self.woken = False
             self.next_look = time.monotonic() + self.poll_interval
         try:
-            settled = self.settle_finished() if self._settle_now(look) else 0
+            settled = self.settle_finished() if self._settle_now() else 0
             seen = waiting() if look else None  # one read-only query for all three kinds of work
             fanned = 0
             if self.more_events or (seen and seen.events):
