@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 128
 CAPACITY = 256  # HTTP attempts in flight per worker
-PER_WEBHOOK = 16  # attempts in flight per webhook: a hung subscriber holds at most this many of the CAPACITY slots
+PER_WEBHOOK = 32  # attempts in flight per webhook: a hung subscriber holds at most this many of the CAPACITY slots
 CLAIM_MIN = 32  # when busy, claim only once this many slots are free (fewer, larger claims)
 IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
 FAST_POLL_SECONDS = 0.025  # without them (SQLite alone, or a broker outage), polling is the wake-up
@@ -125,7 +125,9 @@ def start(delivery: Delivery, lease_deadline: float) -> Result | concurrent.futu
     """Begin one attempt: a future of its Attempt, or at once a Cancelled or a Released."""
     prepared = prepare(delivery, lease_deadline)
     if isinstance(prepared, Post):
-        return sender.get().submit(prepared)
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        sender.get().submit_many([prepared], [future.set_result])
+        return future
     if isinstance(prepared, HookCall):
         return hook_runner.get().submit(prepared.hook, bytes(delivery.event.body), timeout=prepared.timeout)
     return prepared
@@ -297,6 +299,7 @@ class Relay:
         self.handled = 0
         self.database_errors = 0
         self.more_due = False
+        self.next_busy_look = 0.0
         self.more_events = False
         self.hooks_due = False
 
@@ -410,6 +413,13 @@ class Relay:
         return (len(self.unsettled) >= SETTLE_BATCH or not self.in_flight
                 or time.monotonic() - self.first_unsettled_at >= SETTLE_DELAY_SECONDS)
 
+    def _busy_look_due(self) -> bool:
+        now = time.monotonic()
+        if now < self.next_busy_look:
+            return False
+        self.next_busy_look = now + IDLE_POLL_SECONDS
+        return True
+
     def claim_and_start(self, seen: "Waiting | None" = None) -> int:
         """Claim what fits in the free slots and start it; returns how many deliveries were started. `seen` is
         what a look at the outbox just found (None: no look this turn)."""
@@ -420,12 +430,17 @@ class Relay:
         if free >= min(CLAIM_MIN, CAPACITY) or not running:
             busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK] + list(self.parked)
             # The read-only look keeps an idle worker off SQLite's write lock; after a full claim, more is likely.
-            if self.more_due or (look and (not busy and seen.deliveries or busy and due_now(
+            # Looking past busy webhooks may read through their whole backlog: that look is made less often.
+            if self.more_due or (look and seen.deliveries and (not busy or self._busy_look_due() and due_now(
                     hooks=False, skip_webhooks=busy))):
                 limit = min(free, BATCH_SIZE)
                 deliveries, deadline = claim(limit, hooks=False, skip_webhooks=busy)
-                self.more_due = len(deliveries) == limit
                 self._launch(deliveries, deadline, hooks=False)
+                # A full claim suggests more, unless every webhook in it is busy now (the next claim would only
+                # read past their backlog): then the next look decides.
+                self.more_due = len(deliveries) == limit and any(
+                    self.webhook_load[d.webhook_id] < PER_WEBHOOK and d.webhook_id not in self.parked
+                    for d in deliveries if d.webhook_id)
                 claimed += len(deliveries)
         free_hooks = hook_runner.get().size - len(self.hooks_in_flight)
         if free_hooks > 0 and (look and seen.hooks or self.hooks_due):

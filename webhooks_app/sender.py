@@ -98,10 +98,6 @@ class Sender:
         for session in sessions:
             await session.close()
 
-    def submit(self, post: Post) -> concurrent.futures.Future:
-        """Start one POST now; the future's result is its Attempt."""
-        return asyncio.run_coroutine_threadsafe(self._post(post), self.loop)
-
     def submit_many(self, posts: list[Post], callbacks: list[Callable[[Attempt], None]]) -> None:
         """Start a batch of POSTs with one hand-over to the loop; each callback gets its Attempt, in the loop's
         thread, as soon as that attempt ends."""
@@ -227,9 +223,16 @@ _lock = threading.Lock()
 
 
 def get() -> Sender:
-    """This process's sender (a forked process starts its own loop)."""
+    """This process's sender (a forked process starts its own loop), or the one `use()` installed."""
     global _sender
     with _lock:
         if _sender is None or _sender[0] != os.getpid():
             _sender = (os.getpid(), Sender())
         return _sender[1]
+
+
+def use(instance) -> None:
+    """Make `instance` (anything with `submit_many`, such as a SenderProcess) this process's sender."""
+    global _sender
+    with _lock:
+        _sender = (os.getpid(), instance)

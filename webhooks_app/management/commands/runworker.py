@@ -10,7 +10,8 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from webhooks_app import hook_runner, relay, wakeups
+from webhooks_app import hook_runner, relay, sender, wakeups
+from webhooks_app.sender_process import SenderProcess
 
 logger = logging.getLogger("webhooks_app.runworker")
 
@@ -28,9 +29,12 @@ class Command(BaseCommand):
                             help="Run only the delivery relay, without the django-q2 cluster.")
 
     def handle(self, *args, **options):
-        # The relay's database thread and the sender's event loop share the GIL: a shorter switch interval lets a
-        # finished query resume at once instead of waiting up to 5 ms for a busy loop to yield.
+        # The relay's threads share the GIL: a shorter switch interval lets a finished query resume at once instead
+        # of waiting up to 5 ms for a busy thread to yield.
         sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+        # The HTTP event loop gets a process (and a CPU) of its own, forked before any thread starts.
+        http = SenderProcess()
+        sender.use(http)
         stop = threading.Event()
 
         def request_stop(signum, frame):
@@ -57,6 +61,7 @@ class Command(BaseCommand):
             stop.set()
             thread.join()
             hook_runner.close()
+            http.close()
             if cluster is not None:
                 stop_cluster(cluster)
         self.stdout.write("runworker: stopped.")
