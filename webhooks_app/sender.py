@@ -49,6 +49,8 @@ class _Connector(aiohttp.TCPConnector):
             mark.append(True)
         return connection
 
+    # aiohttp's hook where a new socket is connected (a private method, as urllib3's `_new_conn` was): the only
+    # place that sees the peer address of every new connection, whatever the name resolved to.
     async def _wrap_create_connection(self, *args, req, **kwargs):
         transport, protocol = await super()._wrap_create_connection(*args, req=req, **kwargs)
         if self.guarded:
