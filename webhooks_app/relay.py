@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from webhooks_app import catalog, channels, events, fanout, hook_runner, leases, retry, sender, signing, wakeups
 from webhooks_app.channels import Call, Outcome
-from webhooks_app.models import Delivery, DeliveryAttempt
+from webhooks_app.models import Delivery, DeliveryAttempt, Webhook
 from webhooks_app.results import Attempt, Cancelled, Released, Result
 from webhooks_app.sender import Post
 
@@ -85,8 +85,19 @@ def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool
         "lease_token": token, "lease_expires_at": expires, "next_attempt_at": expires})
     if not picked:
         return [], deadline
-    claimed = list(Delivery.objects.filter(pk__in=picked, lease_token=token).select_related("event", "webhook"))
+    claimed = list(Delivery.objects.filter(pk__in=picked, lease_token=token).select_related("event")
+                   .defer("event__tags"))
+    _attach_webhooks(claimed)
     return claimed, deadline
+
+
+def _attach_webhooks(deliveries: list[Delivery]) -> None:
+    """Load each webhook once for the batch (a claim's deliveries often share a few webhooks)."""
+    wanted = {d.webhook_id for d in deliveries if d.webhook_id}
+    webhooks = {w.pk: w for w in Webhook.objects.filter(pk__in=wanted)} if wanted else {}
+    for delivery in deliveries:
+        if delivery.webhook_id:
+            delivery.webhook = webhooks.get(delivery.webhook_id)
 
 
 @dataclass(frozen=True)
@@ -387,8 +398,8 @@ class Relay:
             post = self._start(delivery, deadline, hooks=False)
             if post is not None:
                 posts.append((delivery, post))
-        if not waiting:
-            self.parked.pop(webhook_id, None)
+        if not waiting and self.parked.pop(webhook_id, None) is not None:
+            self.more_due = True  # its backlog may go on in the outbox: claim again now, not at the next look
         if not self.webhook_load[webhook_id]:
             del self.webhook_load[webhook_id]
         self._send(posts)
