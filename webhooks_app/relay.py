@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from webhooks_app import catalog, channels, events, fanout, hook_runner, leases, retry, sender, signing, wakeups
 from webhooks_app.channels import Call, Outcome
-from webhooks_app.models import Delivery, DeliveryAttempt, Webhook
+from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook
 from webhooks_app.results import Attempt, Cancelled, Released, Result
 from webhooks_app.sender import Post
 
@@ -299,6 +299,7 @@ class Relay:
         self.poll_interval = poll_interval
         self.kick = threading.Event()
         self.woken = True  # look for work at once
+        self.wake_ups = False  # whether `woken` comes from a real wake-up (not only the first look or an error)
         self.next_look = 0.0
         self.finished: queue.SimpleQueue[tuple[Delivery, Result]] = queue.SimpleQueue()
         self.http_in_flight: dict[str, Delivery] = {}
@@ -320,7 +321,8 @@ class Relay:
         return len(self.http_in_flight) + len(self.hooks_in_flight) + sum(map(len, self.parked.values()))
 
     def wake(self) -> None:
-        """Work arrived (a wake-up): look at the outbox at once."""
+        """Work arrived (a wake-up): claim it at once."""
+        self.wake_ups = True
         self.woken = True
         self.kick.set()
 
@@ -468,13 +470,17 @@ class Relay:
         due. True if anything happened. A database error (a dropped connection) ends the turn: the connection is
         reopened for the next one, and finished attempts wait in memory to be recorded then."""
         self.take_finished()
-        look = self.woken or time.monotonic() >= self.next_look
+        woken = self.woken
+        look = woken or time.monotonic() >= self.next_look
         if look:
             self.woken = False
             self.next_look = time.monotonic() + self.poll_interval
         try:
             settled = self.settle_finished() if self._settle_now() else 0
-            seen = waiting() if look else None  # one read-only query for all three kinds of work
+            if woken and self.wake_ups:  # a wake-up says work was committed: go and claim it, no need to look first
+                seen = Waiting(events=True, deliveries=True, hooks=True)
+            else:
+                seen = waiting() if look else None  # one read-only query for all three kinds of work
             fanned = 0
             if self.more_events or (seen and seen.events):
                 fanned = fanout.expand_due(known_due=True)
@@ -573,16 +579,19 @@ class Waiting:
 
 def waiting() -> Waiting:
     """One read-only query telling whether events, deliveries or hook runs are waiting (an idle worker's whole
-    cost, and no write lock on SQLite)."""
-    now = timezone.now()
-    probes = [fanout.due_events(), Delivery.objects.filter(_due(now, False)), Delivery.objects.filter(_due(now, True))]
-    parts, params = [], []
-    for queryset in probes:
-        sql, values = queryset.order_by().values("pk")[:1].query.sql_with_params()
-        parts.append(f"EXISTS ({sql})")
-        params.extend(values)
+    cost, and no write lock on SQLite). Written out in SQL, through the same indexes as the claims: building it
+    with the ORM cost more than running it."""
+    quote = connection.ops.quote_name
+    event, delivery = quote(Event._meta.db_table), quote(Delivery._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    free = "(lease_expires_at IS NULL OR lease_expires_at <= %s)"
+    sql = (f"SELECT EXISTS (SELECT 1 FROM {event} WHERE fanout_pending AND {free}),"
+           f" EXISTS (SELECT 1 FROM {delivery} WHERE status = 'pending' AND next_attempt_at <= %s AND {free}"
+           f" AND channel <> 'hook'),"
+           f" EXISTS (SELECT 1 FROM {delivery} WHERE channel = 'hook' AND status = 'pending'"
+           f" AND next_attempt_at <= %s AND {free})")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
+        cursor.execute(sql, [now] * 5)
         events, deliveries, hooks = cursor.fetchone()
     return Waiting(bool(events), bool(deliveries), bool(hooks))
 
