@@ -176,17 +176,23 @@ def free_port() -> int:
 
 @pytest.fixture
 def redis_port(tmp_path):
-    """A free port for a Redis of this test's own (never the shared one); the test starts it when it likes."""
-    port = free_port()
+    """A free port for a Redis of this test's own (never the shared one); the test starts it when it likes. Until
+    then the port stays bound, not listening: connections to it are refused, and no other process on this machine
+    (another suite's Redis) can take it meanwhile."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
     servers = []
 
     def start() -> None:
+        holder.close()
         servers.append(subprocess.Popen(
             ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_until(lambda: _answers(port), timeout=10)
 
     yield port, start
+    holder.close()
     for server in servers:
         server.terminate()
         server.wait(10)
