@@ -56,10 +56,13 @@ def _record(change: Change) -> None:
         events.record(f"{spec.name}.deleted", data, tags=data.get("tags", []), object_type=spec.name,
                       object_id=str(data["id"]))
         return
-    current = snapshots.reload_relations(instance) if change.current else snapshots.fresh(instance)
-    if current is None:  # deleted later in this transaction by code that skipped the signals
-        return
-    data = spec.snapshot(current)
+    if change.representation is not None and change.current and spec.is_representation(change.representation):
+        current, data = instance, {"object": spec.name, **change.representation}
+    else:
+        current = snapshots.reload_relations(instance) if change.current else snapshots.fresh(instance)
+        if current is None:  # deleted later in this transaction by code that skipped the signals
+            return
+        data = spec.snapshot(current)
     if change.kind == CREATED:
         events.record(f"{spec.name}.created", data, tags=data.get("tags", []), object_type=spec.name,
                       object_id=str(current.pk))

@@ -27,6 +27,9 @@ class Change:
     # True while `instance` holds exactly what is stored (it was just saved, and every later note came
     # through the same object): its snapshot needs no re-read of the row.
     current: bool = False
+    # The API's own representation of the object, made for the response of the request that wrote it: the
+    # snapshot, without serializing the object a second time (see UnitOfWork.offer_representation).
+    representation: dict | None = None
 
 
 _flush: list[Callable[[list[Change]], None]] = []
@@ -63,6 +66,17 @@ class UnitOfWork:
                 existing.model_changes.setdefault(name, before)
             for name, before in change.extra_previous.items():
                 existing.extra_previous.setdefault(name, before)
+
+    def offer_representation(self, data) -> None:
+        """An API write answers with the object as the API shows it; when that is the state the unit would
+        snapshot (same object, same revision, nothing written after), its event reuses it."""
+        if not isinstance(data, dict) or "id" not in data or "revision" not in data:
+            return
+        for (_model, pk), change in self.changes.items():
+            if pk == data["id"] and change.kind != DELETED and change.current \
+                    and getattr(change.instance, "revision", None) == data["revision"]:
+                change.representation = dict(data)
+                return
 
     def flush(self) -> None:
         """Hand the merged changes to the registered flush, until flushing notes no more (processing saves)."""

@@ -329,11 +329,11 @@ class WebhookFilter(admin.SimpleListFilter):
 class DeliveryAdmin(PlainIdAdmin, admin.ModelAdmin):
     list_display = ["id", "status_badge", "last_code", "short_error", "event_type", "target", "times"]
     list_filter = ["status", WebhookFilter, "channel", "is_test"]
-    search_fields = ["id", "event__id", "event__type", "webhook__url"]
+    search_fields = ["id", "event__id", "event__type", "webhook__url", "hook"]
     list_select_related = ["event", "webhook"]
     inlines = [AttemptInline]
     actions = ["redeliver"]
-    fields = ["id", "event_link", "webhook_link", "channel", "target_url", "is_test", "status_badge",
+    fields = ["id", "event_link", "webhook_link", "channel", "hook", "target_url", "is_test", "status_badge",
               "attempt_count", "next_attempt_at", "lease_expires_at", "last_status_code", "last_error", "created_at",
               "completed_at", "body"]
     readonly_fields = fields
@@ -398,7 +398,12 @@ class DeliveryAdmin(PlainIdAdmin, admin.ModelAdmin):
 
     @admin.display(description="to")
     def target(self, delivery):
-        target = delivery.webhook.url if delivery.webhook else delivery.target_url or delivery.channel
+        if delivery.webhook:
+            target = delivery.webhook.url
+        elif delivery.hook:
+            target = f"hook {delivery.hook}"
+        else:
+            target = delivery.target_url or delivery.channel
         return format_html('<span class="clipped" title="{}">{}</span>', target, target)
 
     @admin.display(description="status", ordering="status")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from media_lifecycle import roles
 from media_lifecycle.models import ClientWebhook, Livestream, PlaybackEvent, Playlist, PlaylistItem, Video
-from tests.conftest import finished_upload
+from tests.conftest import fan_out, finished_upload
 from tests.media.conftest import make_published, make_ready, make_video
 from webhooks_app import events
 from webhooks_app.models import Delivery, Event, Webhook
@@ -295,6 +295,7 @@ def test_the_playlist_page_is_sortable_and_shows_thumbnails(admin_client):
 def make_webhook_delivery(db):
     webhook = Webhook.objects.create(url="http://127.0.0.1:9/hook", events=["*"])
     events.record("video.ready", {"object": "video", "id": "vid_x"})
+    fan_out()
     delivery = Delivery.objects.get(webhook=webhook)
     assert Event.objects.filter(pk=delivery.event_id).exists()
     return delivery

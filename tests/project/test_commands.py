@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from media_lifecycle.models import Livestream, Playlist, ProcessingJob, Tag, Video
-from tests.conftest import database_url, wait_until
+from tests.conftest import database_url, fan_out, wait_until
 from tests.project.conftest import ReceiverProcess, manage, project_env
 from webhooks_app import events
 from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook, new_secret
@@ -175,6 +175,7 @@ def record(event_type: str = "video.updated") -> Delivery:
     """Record one event for the one webhook, the way the media app does; returns its delivery."""
     with transaction.atomic():
         event = events.record(event_type, {"object": "video", "id": "vid_pruned", "tags": []})
+    fan_out()
     return event.deliveries.get()
 
 
@@ -191,8 +192,9 @@ def finish(delivery: Delivery, status: str) -> Delivery:
 @pytest.fixture
 def history(db):
     """Deliveries 40 and 10 days old, in each final state, plus a pending one and a recent redelivery."""
-    Webhook.objects.create(url="http://127.0.0.1:9/hook", events=["*"])
     now = timezone.now()
+    with time_machine.travel(now - timedelta(days=41), tick=False):  # the webhook existed before every event
+        Webhook.objects.create(url="http://127.0.0.1:9/hook", events=["*"])
     with time_machine.travel(now - timedelta(days=40), tick=False):
         old_succeeded = finish(record(), "succeeded")
         old_failed = finish(record(), "failed")
@@ -221,6 +223,14 @@ def test_prune_history_deletes_finished_deliveries_older_than_the_retention(hist
     assert set(Event.objects.values_list("pk", flat=True)) == {
         history[name].event_id for name in ("old_pending", "redelivered", "recent")}
     assert Delivery.objects.get(pk=history["redelivery"].pk).attempts.count() == 1
+
+
+def test_prune_history_keeps_an_old_event_that_no_worker_fanned_out_yet(db, settings):
+    settings.WEBHOOK_HISTORY_DAYS = 30
+    with time_machine.travel(timezone.now() - timedelta(days=40), tick=False), transaction.atomic():
+        waiting = events.record("video.ready", {"object": "video", "id": "vid_waiting", "tags": []})
+    run("prune_history")
+    assert Event.objects.filter(pk=waiting.pk, fanout_pending=True).exists()
 
 
 def test_prune_history_days_option_overrides_the_setting(history):

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from tests.conftest import token_client
+from tests.conftest import fan_out, token_client
 from tests.receiver import Answer
 from webhooks_app import events
 from webhooks_app.models import Delivery, Webhook
@@ -226,6 +226,7 @@ def test_the_delivery_page_has_a_redeliver_button_that_queues_a_new_series(admin
 def test_a_pending_delivery_offers_no_redeliver_yet(admin_client, make_webhook):
     make_webhook("http://127.0.0.1:9/hook", events=["video.ready"])
     events.record("video.ready", {"object": "video", "id": "vid_x"})
+    fan_out()
     delivery = Delivery.objects.get()
 
     text = page(admin_client.get(reverse("admin:webhooks_app_delivery_change", args=[delivery.pk])))

@@ -176,8 +176,8 @@ class DeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Delivery
-        fields = ["id", "event", "webhook", "status", "attempt_count", "next_attempt_at", "last_status_code",
-                  "last_error", "created_at", "completed_at"]
+        fields = ["id", "event", "webhook", "channel", "hook", "status", "attempt_count", "next_attempt_at",
+                  "last_status_code", "last_error", "created_at", "completed_at"]
 
 
 class DeliveryDetailSerializer(DeliverySerializer):

@@ -44,10 +44,12 @@ def _with_last_delivery(queryset):
 
 class DeliveryFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Delivery.Status.choices)
+    channel = django_filters.ChoiceFilter(choices=[("webhook", "webhook"), ("hook", "hook")],
+                                          help_text="webhook: HTTP deliveries; hook: code hooks' runs.")
 
     class Meta:
         model = Delivery
-        fields = ["status"]
+        fields = ["status", "channel"]
 
 
 class WebhookViewSet(viewsets.ModelViewSet):
@@ -136,7 +138,8 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = DeliveryFilter
 
     def get_queryset(self):
-        queryset = Delivery.objects.filter(webhook__isnull=False).select_related("event")
+        # Webhook deliveries and code hooks' runs; processing requests and callbacks are internal.
+        queryset = Delivery.objects.filter(Q(webhook__isnull=False) | Q(channel="hook")).select_related("event")
         if self.action != "list":
             queryset = queryset.prefetch_related("attempts")
         return queryset
