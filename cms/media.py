@@ -1,4 +1,4 @@
-"""Serving MEDIA_ROOT with HTTP Range support, so players can seek (django.views.static.serve sends whole
+"""Serving MEDIA_ROOT (and live HLS) with HTTP Range support, so players can seek (django.views.static.serve sends whole
 files only). For development and small sites; production puts a web server, a CDN or S3 in front."""
 
 import mimetypes
@@ -26,14 +26,22 @@ def _chunks(handle, length: int):
 
 
 def serve_media(request, path: str):
-    """A whole file (200), or the one byte range asked for (206); an unsatisfiable range gets 416."""
+    """A file of MEDIA_ROOT: whole (200), or the one byte range asked for (206); an unsatisfiable range gets 416."""
+    return serve_ranges(request, path, settings.MEDIA_ROOT)
+
+
+def serve_ranges(request, path: str, document_root, content_type: str | None = None):
+    """A file under `document_root`, whole or by one byte range (players seek, and HLS addresses segments of a
+    fragmented MP4 by range); `content_type` overrides the guess from the file name."""
     match = SINGLE_RANGE.match(request.META.get("HTTP_RANGE", "").strip())
     if match is None or not (match[1] or match[2]):  # no range, or one we do not handle: the whole file
-        response = serve(request, path, document_root=settings.MEDIA_ROOT)
+        response = serve(request, path, document_root=document_root)
         response["Accept-Ranges"] = "bytes"
+        if content_type and response.status_code == 200:
+            response["Content-Type"] = content_type
         return response
     try:
-        full = Path(safe_join(settings.MEDIA_ROOT, path))
+        full = Path(safe_join(document_root, path))
     except (ValueError, SuspiciousFileOperation):
         raise Http404("No such file") from None
     if not full.is_file():
@@ -50,7 +58,7 @@ def serve_media(request, path: str):
     end = min(end, size - 1)
     handle = full.open("rb")
     handle.seek(start)
-    content_type = mimetypes.guess_type(full.name)[0] or "application/octet-stream"
+    content_type = content_type or mimetypes.guess_type(full.name)[0] or "application/octet-stream"
     response = StreamingHttpResponse(_chunks(handle, end - start + 1), status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Content-Length"] = str(end - start + 1)

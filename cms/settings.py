@@ -18,11 +18,16 @@ VERSION = "0.1.0"
 
 DEBUG = env.get_bool("DEBUG", False)
 
+# SECRET_KEY, else the key `make run` generated into var/secret_key (so every manage.py command of that checkout
+# works in a second terminal without DEBUG); with neither, one is generated there only when DEBUG is on.
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
 SECRET_KEY = env.get_str("SECRET_KEY")
 if SECRET_KEY is None:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = env.secret_file(VAR_DIR / "secret_key", 50)
+    if not DEBUG and not SECRET_KEY_FILE.exists():
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (or run `make run` once: it generates var/secret_key)."
+        )
+    SECRET_KEY = env.secret_file(SECRET_KEY_FILE, 50)
 
 
 def _base_url(name: str, default: str | None) -> str | None:
@@ -40,6 +45,7 @@ ALLOWED_HOSTS = env.get_list(
 CSRF_TRUSTED_ORIGINS = env.get_list("CSRF_TRUSTED_ORIGINS", [f"{urlsplit(PUBLIC_BASE_URL).scheme}://{urlsplit(PUBLIC_BASE_URL).netloc}"])
 
 INSTALLED_APPS = [
+    "cms",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -52,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "adminsortable2",
     "webhooks_app",
     "media_lifecycle",
 ]
@@ -59,6 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "cms.middleware.BodySizeLimitMiddleware",
+    "cms.middleware.NulInURLMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -83,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"admin_ids": "cms.admin_ids"},  # ids in admin URLs as they are
         },
     },
 ]
@@ -96,6 +105,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["cms.formats"]  # times to the second everywhere (the locale's default shows minutes)
 USE_I18N = True
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -189,6 +199,8 @@ STORAGES = {
 MAX_UPLOAD_BYTES = env.get_int("MAX_UPLOAD_BYTES", 5 * 1024**3, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 POSTER_MAX_PIXELS = env.get_int("POSTER_MAX_PIXELS", 40_000_000, minimum=1)
+# Resumable (tus) uploads: how long an unfinished or unused upload is kept before prune_history deletes it.
+UPLOAD_EXPIRY_HOURS = env.get_int("UPLOAD_EXPIRY_HOURS", 24, minimum=1)
 
 # --- REST API ---------------------------------------------------------------------------------------
 
@@ -248,6 +260,7 @@ if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT:
         f"WEBHOOK_LEASE_SECONDS={WEBHOOK_LEASE_SECONDS:g} must exceed WEBHOOK_TIMEOUT={WEBHOOK_TIMEOUT:g}."
     )
 WEBHOOK_USER_AGENT = f"MediaHooks/{VERSION}"
+HOOK_TIMEOUT = env.get_float("HOOK_TIMEOUT", 30, positive=True)
 WEBHOOK_HISTORY_DAYS = env.get_int("WEBHOOK_HISTORY_DAYS", 30, minimum=1)
 
 PROCESSOR_URL = _base_url("PROCESSOR_URL", None)
@@ -284,21 +297,43 @@ for _module in HOOK_MODULES:
     if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", _module):
         raise ImproperlyConfigured(f"HOOK_MODULES: {_module!r} is not a dotted module path like 'myapp.hooks'.")
 
-LIVESTREAM_INGEST_URL = env.get_str("LIVESTREAM_INGEST_URL", f"rtmp://{_public_host}:1935/live")
-LIVESTREAM_PLAYBACK_URL = env.get_str("LIVESTREAM_PLAYBACK_URL", PUBLIC_BASE_URL + "/live/{id}/index.m3u8")
+# --- Live ingest (the RTMP media server) -------------------------------------------------------------
+
+RTMP_PORT = env.get_int("RTMP_PORT", 1935, minimum=1)
+if RTMP_PORT > 65535:
+    raise ImproperlyConfigured(f"RTMP_PORT={RTMP_PORT} must be a TCP port (1-65535).")
+LIVESTREAM_INGEST_URL = env.get_url("LIVESTREAM_INGEST_URL", f"rtmp://{_public_host}:{RTMP_PORT}/live",
+                                    schemes=("rtmp", "rtmps", "srt")).rstrip("/")
+LIVESTREAM_PLAYBACK_URL = env.get_url("LIVESTREAM_PLAYBACK_URL", PUBLIC_BASE_URL + "/live/{id}/index.m3u8",
+                                      schemes=("http", "https"))
+if "{id}" not in LIVESTREAM_PLAYBACK_URL:
+    raise ImproperlyConfigured("LIVESTREAM_PLAYBACK_URL must contain {id}, where the livestream's id goes.")
+# Where `runmediaserver`'s nginx writes live HLS (hls/<livestream id>/) and recordings (recordings/).
+LIVESTREAM_DIR = Path(env.get_str("LIVESTREAM_DIR", str(VAR_DIR / "live"))).resolve()
+INGEST_ALLOWED_IPS = []
+for _item in env.get_list("INGEST_ALLOWED_IPS", ["127.0.0.1", "::1"]):
+    try:
+        INGEST_ALLOWED_IPS.append(ipaddress.ip_network(_item, strict=False))
+    except ValueError:
+        raise ImproperlyConfigured(f"INGEST_ALLOWED_IPS: {_item!r} is not an IP address or CIDR.") from None
 
 # --- Email and notices ------------------------------------------------------------------------------
 
-ADMINS = [(address, address) for address in env.get_list("ADMINS", [])]
-for _name, _address in ADMINS:
-    if "@" not in _address:
-        raise ImproperlyConfigured(f"ADMINS: {_address!r} is not an email address.")
-MANAGERS = ADMINS
 EMAIL_HOST = env.get_str("EMAIL_HOST")
 EMAIL_BACKEND = env.get_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
+# In development (DEBUG on, mail printed on the console) the demo superuser is the admin, so that failure
+# notices show up on the console of `make run`; elsewhere nobody is mailed unless ADMINS names someone.
+DEMO_ADMIN_EMAIL = "admin@example.com"
+_console_mail = EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+ADMINS = [(address, address) for address in
+          env.get_list("ADMINS", [DEMO_ADMIN_EMAIL] if DEBUG and _console_mail else [])]
+for _name, _address in ADMINS:
+    if "@" not in _address:
+        raise ImproperlyConfigured(f"ADMINS: {_address!r} is not an email address.")
+MANAGERS = ADMINS
 EMAIL_HOST = EMAIL_HOST or "localhost"
 EMAIL_PORT = env.get_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env.get_str("EMAIL_HOST_USER", "")

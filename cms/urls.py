@@ -1,4 +1,4 @@
-"""URL map: the admin, the REST API (+ schema and offline docs), the player and the built-in processor."""
+"""URL map: the admin, the REST API (+ schema and offline docs), the player, the built-in processor and live HLS."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -7,13 +7,16 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cms.media import serve_media
-from media_lifecycle import player
 from media_lifecycle.admin.code_hooks import registered_hooks_view
+from media_lifecycle.ingest.views import live_hls
+from media_lifecycle.player import views as player
 from media_lifecycle.processor.views import BuiltinProcessorView
 
 admin.site.site_header = "MediaHooks"
 admin.site.site_title = "MediaHooks admin"
 admin.site.index_title = "Videos, playlists, livestreams and their webhooks"
+# Tables must fit a 1366 px screen: the navigation sidebar would take 290 px of it beside the filters.
+admin.site.enable_nav_sidebar = False
 
 handler404 = "cms.exceptions.not_found"
 
@@ -28,6 +31,7 @@ urlpatterns = [
     path("player/<str:video_id>/", player.player, name="player"),
     path("player/<str:video_id>/embed/", player.player_embed, name="player-embed"),
     path("processor/jobs/", BuiltinProcessorView.as_view(), name="builtin-processor"),
+    path("live/<str:livestream_id>/<str:name>", live_hls, name="live-hls"),  # the media server's HLS, while live
 ]
 
 if settings.STORAGE == "filesystem":

@@ -1,12 +1,18 @@
 """Playback analytics: store what the player reports, fire engagement.view once per viewing session,
 and sum it up per video."""
 
+from datetime import date, timedelta
+
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from media_lifecycle import snapshots
 from media_lifecycle.models import PlaybackEvent, Video
 from webhooks_app import events
+
+CHART_DAYS = 30
 
 
 def report(video: Video, *, session_id: str, event_type: str, position: float, playback_duration: float,
@@ -51,3 +57,15 @@ def stats(video: Video) -> dict:
         "completion_rate": round(completions / plays, 4) if plays else 0,
         "average_watch_seconds": round(sum(s["watched"] for s in played) / plays, 2) if plays else 0,
     }
+
+
+def plays_per_day(video: Video, days: int = CHART_DAYS) -> list[tuple[date, int]]:
+    """Plays (first plays of viewing sessions) per UTC day over the last `days` days, today included, with the
+    days without plays as zeros: what the video's admin page draws."""
+    today = timezone.now().date()
+    first = today - timedelta(days=days - 1)
+    counted = dict(
+        PlaybackEvent.objects.filter(video=video, first_play=True, created_at__date__gte=first)
+        .annotate(day=TruncDate("created_at")).values("day").annotate(plays=Count("id")).values_list("day", "plays")
+    )
+    return [(first + timedelta(days=n), counted.get(first + timedelta(days=n), 0)) for n in range(days)]

@@ -5,20 +5,24 @@ Outside a unit of work (the shell, a management command) every note is flushed a
 of the save that caused it, so plain ORM code fires correct events too.
 """
 
-import contextvars
-import dataclasses
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
+from django.db import models
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
-from media_lifecycle import snapshots
+from media_lifecycle import processing, snapshots
 from media_lifecycle.models import Livestream, Playlist, PlaylistItem, Tag, Video
+from media_lifecycle.models.playlist import videos_replaced
+from media_lifecycle.unit_of_work import (
+    CREATED,
+    DELETED,
+    UPDATED,
+    Change,
+    note,
+    on_flush,
+    pending,
+    unit_of_work,  # noqa: F401  (re-exported: code outside this package opens units from here)
+)
 from webhooks_app import events
-
-CREATED, UPDATED, DELETED = "created", "updated", "deleted"
 
 # Extra events an update implies, by changed model field and new value.
 DERIVED_EVENTS = {
@@ -31,112 +35,15 @@ DERIVED_EVENTS = {
 }
 
 
-@dataclass
-class Change:
-    """Everything that happened to one object in one unit of work, merged."""
-
-    kind: str
-    instance: object
-    model_changes: dict = field(default_factory=dict)  # attname -> value before the first change
-    extra_previous: dict = field(default_factory=dict)  # api field -> previous value (tags, videos)
-    snapshot: dict | None = None  # for deletes: the last state, taken before the row went
-    revision_bumped: bool = False
-    transitions: list = field(default_factory=list)  # (attname, new value) of each status-like change, in order
-    # True while `instance` holds exactly what is stored (it was just saved, and every later note came
-    # through the same object): its snapshot needs no re-read of the row.
-    current: bool = False
-
-
-class UnitOfWork:
-    def __init__(self):
-        self.changes: dict[tuple, Change] = {}
-
-    def note(self, key: tuple, change: Change) -> None:
-        existing = self.changes.get(key)
-        if existing is None:
-            self.changes[key] = change
-            return
-        if change.kind == DELETED:
-            if existing.kind == CREATED:
-                del self.changes[key]  # created and deleted in one unit: nothing happened
-            else:
-                self.changes[key] = change
-            return
-        if change.current:
-            existing.instance, existing.current = change.instance, True
-        elif change.instance is not existing.instance:
-            existing.current = False
-        existing.revision_bumped = existing.revision_bumped or change.revision_bumped
-        existing.transitions.extend(change.transitions)
-        if existing.kind == UPDATED:
-            for name, before in change.model_changes.items():
-                existing.model_changes.setdefault(name, before)
-            for name, before in change.extra_previous.items():
-                existing.extra_previous.setdefault(name, before)
-
-    def flush(self) -> None:
-        """Record the merged events; then start processing for videos whose source appeared or changed."""
-        from media_lifecycle import processing
-
-        while self.changes:  # flushing may note more changes (processing saves the video)
-            pending, self.changes = self.changes, {}
-            for change in pending.values():
-                _record(change)
-            for change in pending.values():
-                if isinstance(change.instance, Video) and change.kind != DELETED:
-                    processing.after_video_change(change.instance, created=change.kind == CREATED,
-                                                  changed=set(change.model_changes))
-
-
-_current: contextvars.ContextVar[UnitOfWork | None] = contextvars.ContextVar("lifecycle_unit", default=None)
-
-
-@contextmanager
-def unit_of_work():
-    """Collect lifecycle notes and flush them when the block ends without error (joins an open unit)."""
-    if _current.get() is not None:
-        yield _current.get()
-        return
-    unit = UnitOfWork()
-    with transaction.atomic(savepoint=False):  # an error while recording fails the save that caused it
-        token = _current.set(unit)
-        try:
-            yield unit
-            unit.flush()
-        finally:
-            _current.reset(token)  # before the commit: on-commit work must not join this finished unit
-
-
-@contextmanager
-def savepoint():
-    """A savepoint that, when it rolls back, also forgets the lifecycle notes made inside it (an admin retrying
-    a form after a code hook refused the write must not fire events for rows that were rolled back)."""
-    unit = _current.get()
-    kept = None if unit is None else {key: dataclasses.replace(
-        change, model_changes=dict(change.model_changes), extra_previous=dict(change.extra_previous),
-        transitions=list(change.transitions)) for key, change in unit.changes.items()}
-    try:
-        with transaction.atomic():
-            yield
-    except BaseException:
-        if unit is not None:
-            unit.changes = kept
-        raise
-
-
-def _note(instance, change: Change) -> None:
-    key = (type(instance).__name__, instance.pk)
-    unit = _current.get()
-    if unit is not None:
-        unit.note(key, change)
-        return
-    with unit_of_work() as fresh:
-        fresh.note(key, change)
-
-
-def _pending(instance) -> Change | None:
-    unit = _current.get()
-    return unit.changes.get((type(instance).__name__, instance.pk)) if unit else None
+def flush(changes: list[Change]) -> None:
+    """The unit of work's flush (registered in `connect`): record the merged events, then start processing for
+    videos whose source appeared or changed."""
+    for change in changes:
+        _record(change)
+    for change in changes:
+        if isinstance(change.instance, Video) and change.kind != DELETED:
+            processing.after_video_change(change.instance, created=change.kind == CREATED,
+                                          changed=set(change.model_changes))
 
 
 def _record(change: Change) -> None:
@@ -149,10 +56,13 @@ def _record(change: Change) -> None:
         events.record(f"{spec.name}.deleted", data, tags=data.get("tags", []), object_type=spec.name,
                       object_id=str(data["id"]))
         return
-    current = snapshots.reload_relations(instance) if change.current else snapshots.fresh(instance)
-    if current is None:  # deleted later in this transaction by code that skipped the signals
-        return
-    data = spec.snapshot(current)
+    if change.representation is not None and change.current and spec.is_representation(change.representation):
+        current, data = instance, {"object": spec.name, **change.representation}
+    else:
+        current = snapshots.reload_relations(instance) if change.current else snapshots.fresh(instance)
+        if current is None:  # deleted later in this transaction by code that skipped the signals
+            return
+        data = spec.snapshot(current)
     if change.kind == CREATED:
         events.record(f"{spec.name}.created", data, tags=data.get("tags", []), object_type=spec.name,
                       object_id=str(current.pk))
@@ -181,12 +91,12 @@ def media_saved(sender, instance, created, raw=False, **kwargs):
     if raw:
         return
     if created:
-        _note(instance, Change(CREATED, instance, revision_bumped=True, current=True))
+        note(instance, Change(CREATED, instance, revision_bumped=True, current=True))
     elif getattr(instance, "_changes", None):
         changes = instance._changes
         transitions = [(name, getattr(instance, name)) for name in DERIVED_EVENTS.get(type(instance), {})
                        if name in changes]
-        _note(instance, Change(UPDATED, instance, model_changes=dict(changes), revision_bumped=True,
+        note(instance, Change(UPDATED, instance, model_changes=dict(changes), revision_bumped=True,
                                transitions=transitions, current=True))
 
 
@@ -199,7 +109,7 @@ def media_deleting(sender, instance, **kwargs):
 def media_deleted(sender, instance, **kwargs):
     snapshot = getattr(instance, "_last_snapshot", None)
     if snapshot is not None:
-        _note(instance, Change(DELETED, instance, snapshot=snapshot))
+        note(instance, Change(DELETED, instance, snapshot=snapshot))
     _links_cleared(instance)
 
 
@@ -225,13 +135,13 @@ def _links_cleared(instance) -> None:
 
 def related_changed(instance, api_field: str, before) -> None:
     """Tags or playlist membership changed: an update with `api_field` in changes, one revision per unit."""
-    pending = _pending(instance)
-    if pending is not None and pending.kind == DELETED:
+    noted = pending(instance)
+    if noted is not None and noted.kind == DELETED:
         return
-    bumped = pending is not None and pending.revision_bumped
+    bumped = noted is not None and noted.revision_bumped
     if not bumped:
         instance.bump_revision()
-    _note(instance, Change(UPDATED, instance, extra_previous={api_field: before}, revision_bumped=True))
+    note(instance, Change(UPDATED, instance, extra_previous={api_field: before}, revision_bumped=True))
 
 
 REVERSE_ACCESSORS = {Video: "videos", Playlist: "playlists", Livestream: "livestreams"}
@@ -251,8 +161,8 @@ def tags_changing(sender, instance, action, reverse, model, pk_set, **kwargs):
     if action not in ("pre_clear", "post_clear") and not pk_set:
         return  # adding tags it already has, or removing ones it lacks: nothing changes
     if action.startswith("pre_"):
-        pending = _pending(instance)
-        known = pending.extra_previous.get("tags") if pending is not None else None
+        noted = pending(instance)
+        known = noted.extra_previous.get("tags") if noted is not None else None
         # The tags before the unit's first tag change are all the event needs (tags.set() is remove + add).
         instance._tags_before = known if known is not None else snapshots.tag_names(instance)
         if action == "pre_clear" and not instance._tags_before:
@@ -312,9 +222,14 @@ def _member_ids(playlist_id) -> list[str]:
 
 
 def members_changed(playlist: Playlist, before: list[str]) -> None:
-    """Called by code that rewrites a playlist's items in bulk (which sends no signals)."""
+    """Code that rewrote a playlist's items in bulk (which sends no item signals) reports it here."""
     if _member_ids(playlist.pk) != before:
         related_changed(playlist, "videos", before)
+
+
+def videos_were_replaced(sender, playlist: Playlist, before: list[str], **kwargs) -> None:
+    """`Playlist.replace_videos` rewrote the items in bulk."""
+    members_changed(playlist, before)
 
 
 # --- CMS users ------------------------------------------------------------------------------------
@@ -354,7 +269,9 @@ def user_deleted(sender, instance, **kwargs):
 
 
 def connect() -> None:
-    """Wire the receivers explicitly (called from AppConfig.ready), each with a dispatch_uid."""
+    """Wire the receivers explicitly (called from AppConfig.ready), each with a dispatch_uid, and the flush."""
+    on_flush(flush)
+    videos_replaced.connect(videos_were_replaced, sender=Playlist, dispatch_uid="lifecycle-videos-replaced")
     for model in (Video, Playlist, Livestream):
         name = model.__name__.lower()
         post_save.connect(media_saved, sender=model, dispatch_uid=f"lifecycle-saved-{name}")
@@ -377,6 +294,7 @@ def connect() -> None:
 
 def disconnect() -> None:
     """Detach every receiver (the benchmark's baseline: the same save without lifecycle hooks)."""
+    videos_replaced.disconnect(sender=Playlist, dispatch_uid="lifecycle-videos-replaced")
     for model in (Video, Playlist, Livestream):
         name = model.__name__.lower()
         post_save.disconnect(sender=model, dispatch_uid=f"lifecycle-saved-{name}")

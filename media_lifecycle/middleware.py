@@ -3,7 +3,7 @@ and recorded just before the commit, and an error answer rolls everything back."
 
 from django.db import transaction
 
-from media_lifecycle.lifecycle import unit_of_work
+from media_lifecycle.unit_of_work import unit_of_work
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -41,10 +41,11 @@ class UnitOfWorkMiddleware:
         try:
             # Leaving the block by an exception rolls back (to a savepoint, if a caller's transaction is open)
             # and records nothing.
-            with transaction.atomic(), unit_of_work():
+            with transaction.atomic(), unit_of_work() as unit:
                 response = view_func(request, *view_args, **view_kwargs)
                 if response.status_code >= 400:
                     raise _RolledBack(response)
+                unit.offer_representation(getattr(response, "data", None))  # the event's snapshot, made once
         except _RolledBack as rolled_back:
             return rolled_back.response
         return response

@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cms.exceptions import ConflictError
-from media_lifecycle import lifecycle, states
+from media_lifecycle import states
 from media_lifecycle.api.fields import absolute_url, file_url
 from media_lifecycle.models import ProcessingJob, Video
+from media_lifecycle.unit_of_work import unit_of_work
 from webhooks_app import channels, events
 from webhooks_app.channels import Outcome, Target
 from webhooks_app.models import Delivery
@@ -121,7 +122,7 @@ class CallbackConflict(ConflictError):
 
 def apply_callback(job: ProcessingJob, body: dict) -> Video:
     """Apply a validated callback body (snake_case keys) to the job and, for the current run, the video."""
-    with transaction.atomic(), lifecycle.unit_of_work():
+    with transaction.atomic(), unit_of_work():
         job, video = _locked(job)
         kind = body["status"]
         if job.is_final:
@@ -166,8 +167,11 @@ def _succeed(video: Video, body: dict) -> None:
     video.status = states.READY
     video.error_message = ""
     video.processed_url = body.get("processed_url") or ""
+    video.hls_url = body.get("hls_url") or ""  # without one, players use the MP4 renditions
     video.renditions = [
-        {"quality": r["quality"], "format": r["format"], "url": r["url"], "size_bytes": r.get("size")}
+        {"quality": r["quality"], "format": r["format"], "url": r["url"], "size_bytes": r.get("size"),
+         "width": r.get("width"), "height": r.get("height"),
+         "bitrate_kbps": round(r["bitrate"] / 1000) if r.get("bitrate") else None}
         for r in body.get("renditions") or []
     ]
     for name in ("duration_seconds", "width", "height"):
@@ -223,7 +227,7 @@ def _settle(outcomes: list[Outcome]) -> None:
         job = ProcessingJob.objects.filter(request=outcome.delivery).first()
         if job is None:
             continue
-        with lifecycle.unit_of_work():
+        with unit_of_work():
             job, video = _locked(job)
             if outcome.result.ok:
                 accept(job, video)

@@ -4,6 +4,7 @@ import copy
 import threading
 from dataclasses import dataclass, field
 
+from media_lifecycle.api import serializers
 from media_lifecycle.models import Livestream, Playlist, Video
 
 _local = threading.local()
@@ -25,10 +26,16 @@ class SnapshotSpec:
         to_representation() keeps no per-object state."""
         cache = _local.__dict__.setdefault("serializers", {})
         if self.name not in cache:
-            from media_lifecycle.api import serializers
-
             cache[self.name] = getattr(serializers, self.serializer_path)()
         return cache[self.name]
+
+    def is_representation(self, data: dict) -> bool:
+        """Whether `data` has exactly the fields this snapshot shows (an answer may show more, such as a
+        livestream's stream key once on create, which must never reach an event)."""
+        cache = _local.__dict__.setdefault("readable", {})
+        if self.name not in cache:
+            cache[self.name] = frozenset(f.field_name for f in self.serializer._readable_fields)
+        return data.keys() == cache[self.name]
 
     def snapshot(self, instance) -> dict:
         return {"object": self.name, **self.serializer.to_representation(instance)}

@@ -1,8 +1,10 @@
 """Shared fixtures: API clients with real tokens, real local HTTP receivers, a real ffmpeg clip, and the
 environment for starting real `runworker` processes against the test database."""
 
+import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +16,7 @@ from django.db import connection, connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from media_lifecycle.uploads import receiving
 from tests.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +38,20 @@ def _empty_test_queue():
         for key in client.scan_iter(f"*{settings.Q_CLUSTER['name']}*"):
             client.delete(key)
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _live_server_media_with_ranges():
+    """Django's live server answers MEDIA_URL itself, whole files only; let the app's media view answer instead
+    (byte ranges, as under runserver and in production), so players and ffmpeg read HLS byte ranges for real."""
+    from django.test import testcases
+
+    from cms.media import serve_media
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(testcases._MediaFilesHandler, "serve",
+                      lambda handler, request: serve_media(request, handler.file_path(request.path)))
+        yield
 
 
 @pytest.fixture
@@ -91,6 +108,14 @@ def clip_bytes(clip_path) -> bytes:
     return clip_path.read_bytes()
 
 
+def finished_upload(user, content: bytes, filename: str = "clip.mp4"):
+    """A resumable upload of `content` by `user`, written through the upload service in two requests."""
+    made = receiving.create(user, length=len(content), metadata={"filename": filename, "filetype": "video/mp4"})
+    half = len(content) // 2
+    receiving.write(made.pk, user, offset=0, stream=io.BytesIO(content[:half]), length=half)
+    return receiving.write(made.pk, user, offset=half, stream=io.BytesIO(content[half:]), length=len(content) - half)
+
+
 def database_url() -> str:
     """The URL of the test database (not the configured one), for worker subprocesses."""
     db = connection.settings_dict
@@ -114,11 +139,11 @@ def worker_env(**overrides) -> dict:
 class Worker:
     """A real `python manage.py runworker` process group, stopped (or killed) by the test."""
 
-    def __init__(self, log_path: Path, *args: str, **env):
+    def __init__(self, log_path: Path, *args: str, entry: str = "manage.py", **env):
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runworker", *args], cwd=ROOT, env=worker_env(**env),
+            [sys.executable, entry, "runworker", *args], cwd=ROOT, env=worker_env(**env),
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -146,8 +171,8 @@ def start_worker(tmp_path):
     """Start real runworker processes; all are stopped at the end of the test."""
     workers = []
 
-    def start(*args: str, **env) -> Worker:
-        worker = Worker(tmp_path / f"worker-{len(workers)}.log", *args, **env)
+    def start(*args: str, entry: str = "manage.py", **env) -> Worker:
+        worker = Worker(tmp_path / f"worker-{len(workers)}.log", *args, entry=entry, **env)
         workers.append(worker)
         return worker
 
@@ -165,6 +190,55 @@ def wait_until(condition, timeout: float = 15.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_port(tmp_path):
+    """A free port for a Redis of this test's own (never the shared one); the test starts it when it likes. Until
+    then the port stays bound, not listening: connections to it are refused, and no other process on this machine
+    (another suite's Redis) can take it meanwhile."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    servers = []
+
+    def start() -> None:
+        holder.close()
+        servers.append(subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_until(lambda: _answers(port), timeout=10)
+
+    yield port, start
+    holder.close()
+    for server in servers:
+        server.terminate()
+        server.wait(10)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def fan_out() -> int:
+    """Fan every recorded event out, as a worker does after the commit (tests whose transaction never commits)."""
+    from webhooks_app import fanout
+
+    total = 0
+    while done := fanout.expand_due():
+        total += done
+    return total
 
 
 def pytest_unconfigure(config):

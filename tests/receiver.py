@@ -34,12 +34,14 @@ class Answer:
 
 class Receiver:
     """Start with `with Receiver() as receiver:`; `receiver.url` is its address. Script answers with
-    `receiver.answer(...)` (used in order, the last one repeats) or `receiver.always(...)`."""
+    `receiver.answer(...)` (used in order, the last one repeats) or `receiver.always(...)`, or per path with
+    `receiver.route(...)`."""
 
     def __init__(self):
         self.requests: list[Received] = []
         self._script: list[Answer] = []
         self._default = Answer()
+        self._routes: dict[str, Answer] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         receiver = self
@@ -85,13 +87,20 @@ class Receiver:
     def _record(self, received: Received) -> Answer:
         with self._arrived:
             self.requests.append(received)
-            answer = self._script.pop(0) if self._script else self._default
+            routed = next((a for prefix, a in self._routes.items() if received.path.startswith(prefix)), None)
+            answer = routed or (self._script.pop(0) if self._script else self._default)
             self._arrived.notify_all()
             return answer
 
     def answer(self, *answers: Answer) -> "Receiver":
         with self._lock:
             self._script.extend(answers)
+        return self
+
+    def route(self, path_prefix: str, answer: Answer) -> "Receiver":
+        """Answer every request whose path starts with `path_prefix` this way (before any script)."""
+        with self._lock:
+            self._routes[path_prefix] = answer
         return self
 
     def always(self, answer: Answer) -> "Receiver":

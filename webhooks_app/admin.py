@@ -5,15 +5,23 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
-from webhooks_app import catalog, events, relay
+from cms.admin_ids import PlainIdAdmin, change_url
+from cms.parsers import StorableJSONFormField
+from webhooks_app import catalog, events, permissions, relay
+from webhooks_app.headers import MaskedValueError, keep_masked, masked
 from webhooks_app.models import (
     HISTORY,
+    ROTATION_OVERLAP,
     Delivery,
     DeliveryAttempt,
     Event,
@@ -61,9 +69,16 @@ def success_rate(succeeded: int, failed: int) -> str:
     return f"{100 * succeeded / finished:.1f}% ({succeeded}/{finished})"
 
 
+class EventCheckboxes(forms.CheckboxSelectMultiple):
+    """The event catalog as groups of checkboxes, each group with a "select all" box (event-groups.js)."""
+
+    class Media:
+        js = ["webhooks_app/event-groups.js"]
+
+
 class WebhookForm(forms.ModelForm):
-    events = forms.MultipleChoiceField(choices=event_choices, widget=forms.CheckboxSelectMultiple,
-                                       help_text="Pick events one by one, or * for every event.")
+    events = forms.MultipleChoiceField(choices=event_choices, widget=EventCheckboxes,
+                                       help_text="Pick events one by one, a whole group, or * for every event.")
     tags = forms.CharField(required=False, help_text="Tag condition, comma-separated (e.g. news, sport). "
                                                      "Empty means every object matches.")
     secret = forms.CharField(required=False, help_text="16–128 characters. Leave empty to generate a whsec_ "
@@ -72,12 +87,14 @@ class WebhookForm(forms.ModelForm):
     class Meta:
         model = Webhook
         fields = ["url", "description", "events", "tags", "tag_match", "is_active", "headers"]
+        field_classes = {"headers": StorableJSONFormField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.instance._state.adding:  # the id has a default, so a new webhook has a pk already
             self.initial["tags"] = ", ".join(self.instance.tags or [])
             self.initial["events"] = self.instance.events
+            self.initial["headers"] = masked(self.instance.headers or {})  # credentials never shown again
             del self.fields["secret"]
 
     def clean_events(self):
@@ -86,6 +103,16 @@ class WebhookForm(forms.ModelForm):
     def clean_tags(self):
         names = [part.strip() for part in (self.cleaned_data.get("tags") or "").split(",") if part.strip()]
         return validate_tags(names)
+
+    def clean_headers(self):
+        """A masked credential value left as shown keeps the stored value (the API's rule, webhooks_app.headers)."""
+        value = self.cleaned_data.get("headers")
+        if not isinstance(value, dict):
+            return value
+        try:
+            return keep_masked(value, {} if self.instance._state.adding else self.instance.headers or {})
+        except MaskedValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean_secret(self):
         value = self.cleaned_data.get("secret")
@@ -115,14 +142,15 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(PlainIdAdmin, admin.ModelAdmin):
     form = WebhookForm
 
     class Media:
         css = {"all": ["webhooks_app/admin.css"]}
 
-    list_display = ["url", "description", "event_summary", "tag_condition", "status_badge", "consecutive_failures",
+    list_display = ["target", "short_description", "event_summary", "tag_condition", "status_badge", "failures",
                     "rate", "updated_at"]
+    list_display_links = ["target"]
     list_filter = ["is_active", "tag_match"]
     search_fields = ["url", "description", "id"]
     actions = ["enable", "disable"]
@@ -173,18 +201,34 @@ class WebhookAdmin(admin.ModelAdmin):
             webhook.set_active(webhook.is_active)
         webhook.save()
 
+    @admin.display(description="URL", ordering="url")
+    def target(self, webhook):
+        return format_html('<span class="clipped" title="{}">{}</span>', webhook.url, webhook.url)
+
+    @admin.display(description="description", ordering="description")
+    def short_description(self, webhook):
+        if not webhook.description:
+            return "—"
+        return format_html('<span class="clipped" title="{}">{}</span>', webhook.description, webhook.description)
+
     @admin.display(description="events")
     def event_summary(self, webhook):
         if "*" in (webhook.events or []):
             return "all (*)"
         names = webhook.events or []
-        return ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+        summary = ", ".join(names[:2]) + (f" +{len(names) - 2}" if len(names) > 2 else "")
+        return format_html('<span class="clipped" title="{}">{}</span>', ", ".join(names), summary)
 
     @admin.display(description="tag condition")
     def tag_condition(self, webhook):
         if not webhook.tags:
             return "—"
-        return f"{webhook.tag_match} of {', '.join(webhook.tags)}"
+        condition = f"{webhook.tag_match} of {', '.join(webhook.tags)}"
+        return format_html('<span class="clipped" title="{}">{}</span>', condition, condition)
+
+    @admin.display(description="failures in a row", ordering="consecutive_failures")
+    def failures(self, webhook):
+        return webhook.consecutive_failures
 
     @admin.display(description="status", ordering="is_active")
     def status_badge(self, webhook):
@@ -199,10 +243,10 @@ class WebhookAdmin(admin.ModelAdmin):
         rotate = reverse("admin:webhooks_app_webhook_rotate_secret", args=[webhook.pk])
         test = reverse("admin:webhooks_app_webhook_send_test", args=[webhook.pk])
         return format_html(
-            '<code>{}</code> &nbsp; <button type="submit" class="button" formaction="{}" formmethod="post" '
-            'name="_rotate">Rotate secret</button> &nbsp; <button type="submit" class="button" formaction="{}" '
-            'formmethod="post" name="_send_test">Send test event</button>'
-            '<p class="help">Rotating keeps the old secret signing beside the new one for 24 hours.</p>',
+            '<code>{}</code> &nbsp; <a class="button" href="{}" id="rotate-secret">Rotate secret…</a> &nbsp; '
+            '<button type="submit" class="button" formaction="{}" formmethod="post" name="_send_test">Send test '
+            'event</button><p class="help">Rotating asks first; the old secret keeps signing beside the new one '
+            "for 24 hours.</p>",
             webhook.masked_secret, rotate, test,
         )
 
@@ -223,8 +267,10 @@ class WebhookAdmin(admin.ModelAdmin):
 
     def send_test_view(self, request, pk):
         webhook = get_object_or_404(Webhook, pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, webhook):
+        if request.method != "POST":
             return redirect("admin:webhooks_app_webhook_change", pk)
+        if not permissions.may(request.user, "test"):  # the API's rule for POST /api/webhooks/{id}/test/
+            raise PermissionDenied
         delivery = relay.send_test(webhook)
         level = messages.SUCCESS if delivery.status == Delivery.Status.SUCCEEDED else messages.ERROR
         outcome = "delivered" if level == messages.SUCCESS else f"failed: {delivery.last_error}"
@@ -232,13 +278,26 @@ class WebhookAdmin(admin.ModelAdmin):
         return redirect("admin:webhooks_app_delivery_change", delivery.pk)
 
     def rotate_secret_view(self, request, pk):
+        """Asks first (GET, or a POST without `confirm`), explaining the overlap; rotates on a confirmed POST."""
         webhook = get_object_or_404(Webhook, pk=pk)
-        if request.method == "POST" and self.has_change_permission(request, webhook):
+        if not permissions.may(request.user, "rotate_secret"):  # the API's rule for rotate-secret/
+            raise PermissionDenied
+        if request.method == "POST" and request.POST.get("confirm"):
             secret = webhook.rotate_secret()
             self.message_user(request, format_html(
                 "New signing secret (shown only now): <code>{}</code>. The old one signs beside it for 24 hours.",
                 secret), messages.WARNING)
-        return redirect("admin:webhooks_app_webhook_change", pk)
+            return redirect("admin:webhooks_app_webhook_change", pk)
+        overlap_hours = int(ROTATION_OVERLAP.total_seconds() // 3600)
+        return TemplateResponse(request, "admin/webhooks_app/webhook/rotate_secret.html", {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Rotate the signing secret?",
+            "webhook": webhook,
+            "overlap_hours": overlap_hours,
+            "overlap_ends": timezone.now() + ROTATION_OVERLAP,
+            "rotating_again": webhook.signing_secrets() != [webhook.secret],
+        })
 
     @admin.action(description="Enable selected webhooks (clears the failure count)", permissions=["change"])
     def enable(self, request, queryset):
@@ -267,18 +326,26 @@ class WebhookFilter(admin.SimpleListFilter):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "event_type", "target", "status_badge", "attempt_count", "last_status_code", "short_error",
-                    "created_at", "next_attempt_at"]
+class DeliveryAdmin(PlainIdAdmin, admin.ModelAdmin):
+    list_display = ["id", "status_badge", "last_code", "short_error", "event_type", "target", "times"]
     list_filter = ["status", WebhookFilter, "channel", "is_test"]
-    search_fields = ["id", "event__id", "event__type", "webhook__url"]
+    search_fields = ["id", "event__id", "event__type", "webhook__url", "hook"]
     list_select_related = ["event", "webhook"]
     inlines = [AttemptInline]
     actions = ["redeliver"]
-    fields = ["id", "event_link", "webhook", "channel", "target_url", "is_test", "status_badge", "attempt_count",
-              "next_attempt_at", "lease_expires_at", "last_status_code", "last_error", "created_at", "completed_at",
-              "body"]
+    fields = ["id", "event_link", "webhook_link", "channel", "hook", "target_url", "is_test", "status_badge",
+              "attempt_count", "next_attempt_at", "lease_expires_at", "last_status_code", "last_error", "created_at",
+              "completed_at", "body"]
     readonly_fields = fields
+
+    class Media:
+        css = {"all": ["webhooks_app/admin.css"]}
+
+    @admin.display(description="webhook")
+    def webhook_link(self, delivery):
+        if delivery.webhook is None:
+            return "—"
+        return format_html('<a href="{}">{}</a>', change_url(self, delivery.webhook), delivery.webhook)
 
     def has_add_permission(self, request):
         return False
@@ -286,21 +353,73 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
+    def get_urls(self):
+        return [
+            path("<str:pk>/redeliver/", self.admin_site.admin_view(self.redeliver_view),
+                 name="webhooks_app_delivery_redeliver"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        delivery = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if delivery is not None and permissions.may(request.user, "redeliver"):
+            extra["redeliver_url"] = reverse("admin:webhooks_app_delivery_redeliver", args=[delivery.pk])
+            extra["redeliver_pending"] = delivery.status == Delivery.Status.PENDING
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def redeliver_view(self, request, pk):
+        """The delivery page's "Redeliver" button: a new attempt series, then that delivery's page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not permissions.may(request.user, "redeliver"):  # the API's rule for POST …/redeliver/
+            raise PermissionDenied
+        delivery = get_object_or_404(Delivery.objects.select_related("event", "webhook"), pk=pk)
+        if delivery.status == Delivery.Status.PENDING:
+            self.message_user(request, f"{delivery.pk} is still pending; redeliver it once it has finished.",
+                              messages.WARNING)
+            return redirect("admin:webhooks_app_delivery_change", delivery.pk)
+        fresh = events.redeliver(delivery)
+        self.message_user(request, f"Redelivery queued as {fresh.pk}: same body and webhook-id as {delivery.pk}.",
+                          messages.SUCCESS)
+        return redirect("admin:webhooks_app_delivery_change", fresh.pk)
+
     @admin.display(description="event", ordering="event__type")
     def event_type(self, delivery):
         return delivery.event.type
 
+    @admin.display(description="created · next attempt", ordering="id")
+    def times(self, delivery):
+        """Both times to the second, so the retry spacing shows; one column keeps the table within 1366 px."""
+        created = formats.date_format(timezone.localtime(delivery.created_at), "DATETIME_FORMAT")
+        upcoming = (formats.date_format(timezone.localtime(delivery.next_attempt_at), "DATETIME_FORMAT")
+                    if delivery.next_attempt_at and delivery.status == Delivery.Status.PENDING else "—")
+        return format_html('<span class="times">{}<br><small>next: {}</small></span>', created, upcoming)
+
     @admin.display(description="to")
     def target(self, delivery):
-        return delivery.webhook.url if delivery.webhook else delivery.target_url or delivery.channel
+        if delivery.webhook:
+            target = delivery.webhook.url
+        elif delivery.hook:
+            target = f"hook {delivery.hook}"
+        else:
+            target = delivery.target_url or delivery.channel
+        return format_html('<span class="clipped" title="{}">{}</span>', target, target)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, delivery):
         return badge(delivery.status)
 
+    @admin.display(description="code", ordering="last_status_code")
+    def last_code(self, delivery):
+        return delivery.last_status_code or "—"
+
     @admin.display(description="last error")
     def short_error(self, delivery):
-        return (delivery.last_error or "")[:80] or "—"
+        if not delivery.last_error:
+            return "—"
+        return format_html('<span class="clipped" title="{}">{}</span>', delivery.last_error,
+                           delivery.last_error[:60])
 
     @admin.display(description="event")
     def event_link(self, delivery):
@@ -313,7 +432,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         return format_html("<pre style='white-space:pre-wrap;font-size:11px'>{}</pre>",
                            json.dumps(delivery.event.payload, indent=2, ensure_ascii=False))
 
-    @admin.action(description="Redeliver (a new attempt series, same body and webhook-id)", permissions=["view"])
+    @admin.action(description="Redeliver (a new attempt series, same body and webhook-id)", permissions=["change"])
     def redeliver(self, request, queryset):
         made = 0
         for delivery in queryset.select_related("event", "webhook"):
@@ -327,13 +446,16 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = ["id", "type", "object_type", "object_id", "timestamp", "delivery_count", "internal"]
+class EventAdmin(PlainIdAdmin, admin.ModelAdmin):
+    list_display = ["id", "type", "subject", "timestamp", "delivery_count", "internal"]
     list_filter = ["type", "internal", "object_type"]
     search_fields = ["id", "type", "object_id"]
     date_hierarchy = "timestamp"
     fields = ["id", "type", "timestamp", "object_type", "object_id", "tags", "internal", "pretty_body"]
     readonly_fields = fields
+
+    class Media:
+        css = {"all": ["webhooks_app/admin.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_deliveries=Count("deliveries"))
@@ -347,6 +469,12 @@ class EventAdmin(admin.ModelAdmin):
     @admin.display(description="deliveries", ordering="n_deliveries")
     def delivery_count(self, event):
         return event.n_deliveries
+
+    @admin.display(description="object", ordering="object_id")
+    def subject(self, event):
+        if not event.object_id:
+            return event.object_type or "—"
+        return format_html('{} <span class="object-id">{}</span>', event.object_type, event.object_id)
 
     @admin.display(description="body")
     def pretty_body(self, event):

@@ -1,3 +1,5 @@
+"""The webhook engine's app: its channels and its synchronous wake-up are wired here, never at import."""
+
 from django.apps import AppConfig
 
 
@@ -7,4 +9,7 @@ class WebhooksAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from webhooks_app import channels  # noqa: F401  (registers the built-in webhook channel)
+        from webhooks_app import relay, subscribers, wakeups
+
+        subscribers.register()
+        wakeups.set_inline_runner(relay.drain)

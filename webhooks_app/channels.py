@@ -1,13 +1,12 @@
-"""Channels: who a delivery goes to and what its outcome changes. Webhooks are the built-in channel; other
-apps register theirs (processing requests) so every outbound signed POST shares one engine."""
+"""Channels: who a delivery goes to and what its outcome changes. Each is registered from an AppConfig.ready()
+(webhooks and function subscribers by this app, processing requests by the media app), so every outbound
+message shares one relay, one attempt log and one retry schedule."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.conf import settings
-
 from webhooks_app.models import Delivery
-from webhooks_app.sending import SendResult
+from webhooks_app.results import Attempt
 
 
 @dataclass
@@ -20,23 +19,30 @@ class Target:
     guarded: bool = True
 
 
+@dataclass(frozen=True)
+class Call:
+    """A function subscriber to call in the hook runner, by its registered name."""
+
+    hook: str
+
+
 @dataclass
 class Outcome:
     """A finished attempt as the relay judged it: final means no attempt follows; gone means HTTP 410."""
 
     delivery: Delivery
-    result: SendResult
+    result: Attempt
     final: bool
     gone: bool = False
 
 
 @dataclass
 class Channel:
-    """`target` gives a Target, or a string saying why the delivery is cancelled instead;
-    `settle` applies a batch of outcomes inside the transaction that records them."""
+    """`target` gives a Target (an HTTP POST), a Call (a function subscriber), or a string saying why the delivery
+    is cancelled instead; `settle` applies a batch of outcomes inside the transaction that records them."""
 
     name: str
-    target: Callable[[Delivery], "Target | str"]
+    target: Callable[[Delivery], "Target | Call | str"]
     settle: Callable[[list[Outcome]], None]
     retry_on_gone: bool = False
 
@@ -45,27 +51,10 @@ _registry: dict[str, Channel] = {}
 
 
 def register(channel: Channel) -> None:
+    """Add or replace a channel (from AppConfig.ready())."""
     _registry[channel.name] = channel
 
 
 def get(name: str) -> Channel:
+    """The channel a delivery names; a KeyError means its app is not installed."""
     return _registry[name]
-
-
-def webhook_target(delivery: Delivery) -> "Target | str":
-    webhook = delivery.webhook
-    if webhook is None:
-        return "the webhook no longer exists"
-    if not webhook.is_active and not delivery.is_test:
-        return "the webhook is disabled"
-    return Target(url=webhook.url, secrets=webhook.signing_secrets(), headers=dict(webhook.headers or {}),
-                  guarded=not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS)
-
-
-def _settle_webhooks(outcomes: list[Outcome]) -> None:
-    from webhooks_app import health
-
-    health.apply(outcomes)
-
-
-register(Channel(name="webhook", target=webhook_target, settle=_settle_webhooks))

@@ -1,7 +1,6 @@
-"""Recording events: one Event row with frozen body bytes and one Delivery per matching webhook, in the caller's
-transaction, with a constant number of queries however many webhooks match."""
+"""Recording: one Event row per event, its body bytes frozen, in the caller's transaction. That is the whole cost
+of a save: matching and one Delivery per subscriber are written after commit by the workers (fanout.py)."""
 
-import functools
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -10,7 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from webhooks_app import conditions, ids
+from webhooks_app import ids, wakeups
 from webhooks_app.models import Delivery, Event, Webhook
 
 
@@ -25,47 +24,35 @@ def encode_body(event_id: str, event_type: str, moment: datetime, data: dict) ->
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode("utf-8")
 
 
-@functools.lru_cache(maxsize=4096)
-def _json_list(text: str | None) -> tuple:
-    """Subscriptions repeat the same few lists: decode each distinct JSON text once per process."""
-    return tuple(json.loads(text)) if text else ()
-
-
-def matching_webhook_ids(event_type: str, tags: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
-    """Active webhooks subscribed to `event_type` whose tag conditions hold for `tags` (one query, read raw:
-    this runs inside every save, and decoding the same JSON lists over and over is most of its cost)."""
-    tags = set(tags)
-    excluded = set(exclude)
-    table = connection.ops.quote_name(Webhook._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, events, tags, tag_match FROM {table} WHERE is_active = %s", [True])
-        rows = cursor.fetchall()
-    return [
-        pk for pk, events, condition, match in rows
-        if pk not in excluded
-        and conditions.subscribes_to(_json_list(events), event_type)
-        and conditions.tags_match(_json_list(condition), match, tags)
-    ]
-
-
-def record(event_type: str, data: dict, *, tags: Iterable[str] = (), object_type: str = "", object_id: str = "",
-           exclude_webhook_ids: Iterable[str] = ()) -> Event:
-    """Record a catalog event for every matching webhook; deliveries go out after the transaction commits."""
-    tags = list(tags)
-    event = _new_event(event_type, data, tags=tags, object_type=object_type, object_id=object_id)
-    webhook_ids = matching_webhook_ids(event_type, tags, exclude_webhook_ids)
-    with transaction.atomic(savepoint=False):
-        event.save(force_insert=True)
-        insert_deliveries(event, webhook_ids)
-    if webhook_ids:
-        schedule_wake()
+def record(event_type: str, data: dict, *, tags: Iterable[str] = (), object_type: str = "",
+           object_id: str = "") -> Event:
+    """Record a catalog event: one INSERT. Its deliveries are written after the transaction commits, by a worker,
+    for the webhooks and function subscribers matching it then (an event about a webhook, such as the
+    system.warning about it, never goes to that webhook)."""
+    event = _new_event(event_type, data, tags=list(tags), object_type=object_type, object_id=object_id)
+    event.fanout_pending = True
+    _insert(event)
+    wakeups.after_commit(event_inserted=True)
     return event
+
+
+def _insert(event: Event) -> None:
+    """INSERT the event row directly: this runs in every save, and Model.save() costs more than the statement."""
+    fields = [f for f in Event._meta.concrete_fields if getattr(event, f.attname) is not None]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(quote(Event._meta.db_table),
+                                                   ", ".join(quote(f.column) for f in fields),
+                                                   ", ".join(["%s"] * len(fields)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields])
+    event._state.adding = False
 
 
 def record_message(event_type: str, data: dict, *, channel: str, webhook: Webhook | None = None,
                    is_test: bool = False, object_type: str = "", object_id: str = "", bare: bool = False,
                    target_url: str = "") -> Delivery:
-    """Record an internal message (a test event, a processing request) with one delivery on `channel`.
+    """Record an internal message (a test event, a processing request) with its one delivery on `channel`: it has
+    exactly one target, so there is nothing to fan out.
 
     `bare` sends `data` itself as the body, without the event envelope (the processor protocol's bodies).
     """
@@ -76,16 +63,16 @@ def record_message(event_type: str, data: dict, *, channel: str, webhook: Webhoo
         event.save(force_insert=True)
         delivery = Delivery.objects.create(event=event, webhook=webhook, channel=channel, is_test=is_test,
                                            next_attempt_at=event.timestamp, target_url=target_url)
-    schedule_wake()
+    wakeups.after_commit(event_inserted=True)
     return delivery
 
 
 def redeliver(delivery: Delivery) -> Delivery:
     """A new attempt series for an already-recorded event: the same body and the same webhook-id."""
     fresh = Delivery.objects.create(event=delivery.event, webhook=delivery.webhook, channel=delivery.channel,
-                                    is_test=delivery.is_test, target_url=delivery.target_url,
+                                    hook=delivery.hook, is_test=delivery.is_test, target_url=delivery.target_url,
                                     next_attempt_at=timezone.now())
-    schedule_wake()
+    wakeups.after_commit(event_inserted=False)
     return fresh
 
 
@@ -96,7 +83,7 @@ def replay(webhook: Webhook, event_ids: list[str]) -> int:
         Delivery(event_id=event_id, webhook=webhook, next_attempt_at=now, created_at=now) for event_id in event_ids
     )
     if event_ids:
-        schedule_wake()
+        wakeups.after_commit(event_inserted=False)
     return len(event_ids)
 
 
@@ -118,52 +105,3 @@ def _new_event(event_type: str, data: dict, *, tags: list[str], object_type: str
     body = encode_body(event_id, event_type, now, data)
     return Event(id=event_id, type=event_type, timestamp=now, object_type=object_type, object_id=object_id,
                  tags=tags, body=body, internal=internal)
-
-
-ROWS_PER_STATEMENT = 400  # 2 parameters a row, under SQLite's historical limit of 999 bound parameters
-
-
-def insert_deliveries(event: Event, webhook_ids: list[str]) -> None:
-    """Insert all deliveries of an event with one statement: only the id and the webhook differ from row to row,
-    so the rest is bound once (INSERT … SELECT … FROM (VALUES …)); null columns are left to their default."""
-    if not webhook_ids:
-        return
-    template = Delivery(event=event, next_attempt_at=event.timestamp, created_at=event.timestamp)
-    shared = [f for f in Delivery._meta.concrete_fields
-              if f.attname not in ("id", "webhook_id") and getattr(template, f.attname) is not None]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in [Delivery._meta.pk, Delivery._meta.get_field("webhook"), *shared])
-    constants = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in shared]
-    with connection.cursor() as cursor:
-        for start in range(0, len(webhook_ids), ROWS_PER_STATEMENT):
-            chunk = webhook_ids[start:start + ROWS_PER_STATEMENT]
-            sql = "INSERT INTO {} ({}) SELECT v.column1, v.column2, {} FROM (VALUES {}) AS v".format(
-                quote(Delivery._meta.db_table), columns, ", ".join(["%s"] * len(shared)),
-                ", ".join(["(%s, %s)"] * len(chunk)),
-            )
-            params = list(constants)
-            for delivery_pk, webhook_pk in zip(ids.delivery_ids(len(chunk)), chunk, strict=True):
-                params += (delivery_pk, webhook_pk)
-            cursor.execute(sql, params)
-
-
-class _WakeWorkers:
-    """One on-commit wake-up. It remembers having run: callbacks run early (captureOnCommitCallbacks in tests)
-    stay listed while their transaction goes on, and must not silence the wake-ups of later events."""
-
-    def __init__(self) -> None:
-        self.done = False
-
-    def __call__(self) -> None:
-        from webhooks_app.tasks import wake
-
-        self.done = True
-        wake()
-
-
-def schedule_wake() -> None:
-    """Wake the workers once per transaction, after it commits (at once outside a transaction)."""
-    if connection.in_atomic_block and any(isinstance(func, _WakeWorkers) and not func.done
-                                          for _sids, func, _robust in connection.run_on_commit):
-        return
-    transaction.on_commit(_WakeWorkers(), robust=True)

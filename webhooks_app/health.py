@@ -1,5 +1,6 @@
 """Webhook health: consecutive failures, automatic disabling, and the notices sent when a delivery fails
-for good (mail to the admins and a `system.warning` event to the other subscribers)."""
+for good (mail to the admins and a `system.warning` event, which fan-out never sends to the webhook it is
+about)."""
 
 import logging
 
@@ -53,7 +54,7 @@ def disable(webhook: Webhook, reason: str, delivery: Delivery | None = None) -> 
     webhook.is_active, webhook.disabled_reason = False, reason
     logger.warning("Webhook %s (%s) disabled: %s", webhook.pk, webhook.url, reason)
     events.record("system.warning", warning_data(webhook, reason, delivery), object_type="webhook",
-                  object_id=webhook.pk, exclude_webhook_ids=[webhook.pk])
+                  object_id=webhook.pk)
     body = f"The webhook {webhook.url} ({webhook.pk}) was disabled automatically.\n\nReason: {reason}\n"
     transaction.on_commit(lambda: _mail(f"Webhook disabled: {webhook.url}", body), robust=True)
 
@@ -66,7 +67,7 @@ def notify_failed(webhook: Webhook, delivery: Delivery) -> None:
     logger.warning("Webhook %s: %s", webhook.pk, reason)
     if not event.type.startswith("system."):  # no warning about a warning: two failing subscribers would ping-pong
         events.record("system.warning", warning_data(webhook, reason, delivery), object_type="webhook",
-                      object_id=webhook.pk, exclude_webhook_ids=[webhook.pk])
+                      object_id=webhook.pk)
     body = (
         f"A webhook delivery failed for good.\n\n"
         f"Webhook URL: {webhook.url}\nWebhook: {webhook.pk}\n"

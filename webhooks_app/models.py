@@ -10,12 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from cms.storable import text_problem
 from webhooks_app import catalog, conditions, ids
 from webhooks_app.url_guard import UnsafeURL, check_url
 
 RESERVED_HEADERS = {
     "content-type", "content-length", "host", "user-agent", "webhook-id", "webhook-timestamp",
-    "webhook-signature", "x-signature", "transfer-encoding", "connection",
+    "webhook-signature", "x-signature", "x-signature-next", "transfer-encoding", "connection",
 }
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
 # What HTTP/1.1 (and http.client, in Latin-1) can carry, without leading whitespace (which requests refuses).
@@ -60,6 +61,10 @@ def validate_tags(value) -> list[str]:
         raise ValidationError("Must be a list of non-empty tag names.")
     if any(len(item) > 64 for item in value):
         raise ValidationError("Tag names are at most 64 characters long.")
+    for item in value:
+        problem = text_problem(item)
+        if problem:
+            raise ValidationError(f"The tag name {json.dumps(item)} holds {problem}, which cannot be stored.")
     return list(dict.fromkeys(item.strip() for item in value))
 
 
@@ -96,12 +101,22 @@ def validate_target_url(value: str) -> str:
     return value
 
 
+class WebhookQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Bulk-created webhooks get their subscription index too (save() is not called for them)."""
+        made = super().bulk_create(objs, *args, **kwargs)
+        index_subscriptions(made)
+        return made
+
+
 class Webhook(models.Model):
     """A subscription: which events, under which tag conditions, go to which URL, signed with which secret."""
 
     class TagMatch(models.TextChoices):
         ANY = conditions.MATCH_ANY, "any of the tags"
         ALL = conditions.MATCH_ALL, "all of the tags"
+
+    objects = WebhookQuerySet.as_manager()
 
     id = models.CharField(primary_key=True, max_length=40, default=ids.webhook_id, editable=False)
     url = models.URLField("URL", max_length=2000)
@@ -116,6 +131,9 @@ class Webhook(models.Model):
     previous_secret = models.CharField(max_length=SECRET_MAX, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # When it was last switched on (its creation, at first): events recorded before that never reach it, as it was
+    # off or did not exist when they happened.
+    activated_at = models.DateTimeField(default=timezone.now, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,18 +181,72 @@ class Webhook(models.Model):
 
     def set_active(self, active: bool) -> None:
         """An admin's switch: turning on clears the reason and the failure count; off leaves no reason."""
+        if active and not self.is_active:
+            self.activated_at = timezone.now()
         self.is_active = active
         self.disabled_reason = ""
         if active:
             self.consecutive_failures = 0
+
+    def save(self, *args, **kwargs) -> None:
+        """Save, and keep the subscription index (SubscribedEvent, ConditionTag) in step with events and tags."""
+        update_fields = kwargs.get("update_fields")
+        super().save(*args, **kwargs)
+        if update_fields is None or {"events", "tags"} & set(update_fields):
+            index_subscriptions([self])
 
     def explain(self, event_type: str, resource_tags) -> tuple[bool, str]:
         return conditions.explain(is_active=self.is_active, events=self.events, tags=self.tags,
                                   tag_match=self.tag_match, event_type=event_type, resource_tags=resource_tags)
 
 
+class SubscribedEvent(models.Model):
+    """One event name (or "*") a webhook subscribes to: fan-out finds the webhooks of an event type through the
+    (name, webhook) index instead of reading every webhook's JSON list."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="subscribed_events")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "webhook"], name="subscribed_event_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} ← {self.name}"
+
+
+class ConditionTag(models.Model):
+    """One tag of a webhook's tag condition, so the database can evaluate `any` and `all` conditions."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="condition_tags")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["webhook", "name"], name="condition_tag_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} needs {self.name}"
+
+
+def index_subscriptions(webhooks) -> None:
+    """Rewrite the SubscribedEvent and ConditionTag rows of `webhooks` from their `events` and `tags` lists."""
+    webhooks = [w for w in webhooks if w.pk is not None]
+    if not webhooks:
+        return
+    pks = [w.pk for w in webhooks]
+    SubscribedEvent.objects.filter(webhook__in=pks).delete()
+    ConditionTag.objects.filter(webhook__in=pks).delete()
+    SubscribedEvent.objects.bulk_create(
+        [SubscribedEvent(webhook_id=w.pk, name=name) for w in webhooks for name in dict.fromkeys(w.events or [])],
+        batch_size=500)
+    ConditionTag.objects.bulk_create(
+        [ConditionTag(webhook_id=w.pk, name=name) for w in webhooks for name in dict.fromkeys(w.tags or [])],
+        batch_size=500)
+
+
 class Event(models.Model):
-    """One recorded event (the outbox row): its body bytes are frozen here and sent as-is on every attempt."""
+    """One recorded event (the outbox row): its body bytes are frozen here and sent as-is on every attempt.
+    A catalog event waits for fan-out (`fanout_pending`): a worker claims it under a lease, like a delivery, and
+    writes one Delivery per matching webhook and function subscriber after the recording transaction commits."""
 
     id = models.CharField(primary_key=True, max_length=40, default=ids.event_id, editable=False)
     type = models.CharField(max_length=100, db_index=True)
@@ -186,10 +258,16 @@ class Event(models.Model):
     internal = models.BooleanField(
         default=False, help_text="Test events and processing requests: not in the event log, never replayed."
     )
+    fanout_pending = models.BooleanField(default=False, help_text="Recorded, its deliveries not written yet.")
+    lease_token = models.CharField(max_length=32, null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-timestamp", "-id"]
-        indexes = [models.Index(fields=["internal", "timestamp"])]
+        indexes = [
+            models.Index(fields=["internal", "timestamp"]),
+            models.Index(fields=["timestamp"], condition=models.Q(fanout_pending=True), name="event_fanout_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
@@ -240,6 +318,8 @@ class Delivery(models.Model):
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries",
                                 db_index=False)  # indexed by `delivery_webhook_history` below
     channel = models.CharField(max_length=32, default="webhook")
+    hook = models.CharField(max_length=200, blank=True,
+                            help_text="For the hook channel: the dotted name of the function subscriber.")
     target_url = models.CharField(max_length=2000, blank=True,
                                   help_text="For channels that send to a per-message URL (processor callbacks).")
     is_test = models.BooleanField(default=False)
@@ -261,6 +341,7 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["webhook", "id"], condition=HISTORY, name="delivery_webhook_history"),
+            models.Index(fields=["channel", "status", "next_attempt_at"], name="delivery_channel_due"),
         ]
 
     def __str__(self) -> str:

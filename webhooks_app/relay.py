@@ -1,13 +1,17 @@
-"""The outbox relay: claim due deliveries in batches under a lease, sign and send them concurrently over
-keep-alive sessions, then record every attempt and outcome in bulk. The Delivery row and its lease carry the
-"never lost" guarantee: a claim that is never settled (a killed worker) becomes due again when it expires."""
+"""The outbox relay: fan recorded events out, claim due deliveries under a lease, start their attempts (HTTP on the
+sender's event loop, function subscribers in the hook runner) and record each outcome as soon as it is in, while
+the other attempts run. A slow subscriber only holds its own attempts: every finished attempt frees its slot at
+once, and new work is claimed while slow attempts run. The Delivery row and its lease carry the "never lost"
+guarantee: a claim that is never settled (a killed worker) becomes due again when it expires."""
 
+import concurrent.futures
 import logging
-import os
+import queue
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,65 +19,109 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks_app import catalog, channels, events, retry, sending, signing
-from webhooks_app.channels import Outcome, Target
-from webhooks_app.models import Delivery, DeliveryAttempt
-from webhooks_app.sending import SendResult
+from webhooks_app import catalog, channels, events, fanout, hook_runner, leases, retry, sender, signing, wakeups
+from webhooks_app.channels import Call, Outcome
+from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook
+from webhooks_app.results import Attempt, Cancelled, Released, Result
+from webhooks_app.sender import Post
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 64
-SENDER_THREADS = 4
-IDLE_POLL_SECONDS = 0.25  # with a push broker (Redis), polling is only the safety net
-ORM_POLL_SECONDS = 0.05  # with the ORM broker, polling is the wake-up (as often as django-q2 polls its queue)
+BATCH_SIZE = 128
+CAPACITY = 256  # HTTP attempts in flight per worker
+PER_WEBHOOK = 32  # attempts in flight per webhook: a hung subscriber holds at most this many of the CAPACITY slots
+CLAIM_MIN = 32  # when busy, claim only once this many slots are free (fewer, larger claims)
+IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
+FAST_POLL_SECONDS = 0.025  # without them (SQLite alone, or a broker outage), polling is the wake-up
 LEASE_MARGIN_SECONDS = 2.0
+MAX_DATABASE_ERRORS = 20
+SETTLE_BATCH = 256
+SETTLE_DELAY_SECONDS = 0.05
 SETTLED_FIELDS = ["status", "attempt_count", "next_attempt_at", "lease_token", "lease_expires_at",
                   "last_status_code", "last_error", "completed_at"]
 
-_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+def _due(now, hooks: bool | None = None):
+    """Pending, due, and not leased (or its lease ran out); `hooks` narrows to the hook channel or the others."""
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    if hooks is True:  # read through `delivery_channel_due`
+        return Q(channel="hook", status=Delivery.Status.PENDING, next_attempt_at__lte=now) & free
+    due = Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) & free
+    return due & ~Q(channel="hook") if hooks is False else due
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None or _pool[0] != os.getpid():
-        _pool = (os.getpid(), ThreadPoolExecutor(SENDER_THREADS, thread_name_prefix="webhook-sender"))
-    return _pool[1]
+def _attempt_limit(hooks: bool) -> float:
+    return settings.HOOK_TIMEOUT if hooks else settings.WEBHOOK_TIMEOUT
 
 
-def _due(now) -> Q:
-    return Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) & (
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
-    )
+def lease_seconds(hooks: bool = False) -> float:
+    """A hook's lease keeps the same room beyond its timeout as a webhook's lease has beyond WEBHOOK_TIMEOUT."""
+    if not hooks:
+        return settings.WEBHOOK_LEASE_SECONDS
+    return settings.HOOK_TIMEOUT + settings.WEBHOOK_LEASE_SECONDS - settings.WEBHOOK_TIMEOUT
 
 
-def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None) -> tuple[list[Delivery], float]:
+def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool | None = None,
+          skip_webhooks: list[str] = ()) -> tuple[list[Delivery], float]:
     """Lease up to `limit` due deliveries for this worker; returns them and the monotonic lease deadline.
+    `hooks` narrows the claim to the hook channel (True) or to the others (False).
 
-    PostgreSQL skips rows other workers hold (FOR UPDATE SKIP LOCKED); SQLite serialises claimers with
-    BEGIN IMMEDIATE. Either way the UPDATE re-checks the due condition, so no delivery is claimed twice.
+    One statement (leases.take): PostgreSQL skips rows other workers hold (FOR UPDATE SKIP LOCKED) and re-checks
+    the due condition on those it locks; SQLite runs it alone. Either way no delivery is claimed twice.
     """
     token = uuid.uuid4().hex
     now = timezone.now()
-    lease = settings.WEBHOOK_LEASE_SECONDS
+    lease = lease_seconds(bool(hooks))
     deadline = time.monotonic() + lease
-    with transaction.atomic():
-        candidates = Delivery.objects.filter(_due(now))
-        if only is not None:
-            candidates = candidates.filter(pk__in=only)
-        candidates = candidates.order_by("next_attempt_at")
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
-        picked = list(candidates.values_list("pk", flat=True)[:limit])
-        if not picked:
-            return [], deadline
-        Delivery.objects.filter(_due(now), pk__in=picked).update(
-            lease_token=token, lease_expires_at=now + timedelta(seconds=lease)
-        )
-    claimed = list(Delivery.objects.filter(pk__in=picked, lease_token=token).select_related("event", "webhook"))
+    candidates = Delivery.objects.filter(_due(now, hooks))
+    if only is not None:
+        candidates = candidates.filter(pk__in=only)
+    if skip_webhooks:
+        candidates = candidates.exclude(webhook_id__in=list(skip_webhooks))
+    expires = now + timedelta(seconds=lease)
+    # next_attempt_at moves to the lease's end: should this worker die, that is when the delivery is due again, and
+    # meanwhile claims skip it in the `delivery_due` index instead of reading past it.
+    picked = leases.take(candidates.order_by("next_attempt_at"), limit, {
+        "lease_token": token, "lease_expires_at": expires, "next_attempt_at": expires})
+    if not picked:
+        return [], deadline
+    claimed = list(Delivery.objects.filter(pk__in=picked, lease_token=token).select_related("event")
+                   .defer("event__tags"))
+    _attach_webhooks(claimed)
     return claimed, deadline
 
 
-def _send(delivery: Delivery, target: Target) -> SendResult:
+def _attach_webhooks(deliveries: list[Delivery]) -> None:
+    """Load each webhook once for the batch (a claim's deliveries often share a few webhooks)."""
+    wanted = {d.webhook_id for d in deliveries if d.webhook_id}
+    webhooks = {w.pk: w for w in Webhook.objects.filter(pk__in=wanted)} if wanted else {}
+    for delivery in deliveries:
+        if delivery.webhook_id:
+            delivery.webhook = webhooks.get(delivery.webhook_id)
+
+
+@dataclass(frozen=True)
+class HookCall:
+    """A function subscriber's attempt, ready to hand to the hook runner."""
+
+    hook: str
+    timeout: float
+
+
+def prepare(delivery: Delivery, lease_deadline: float) -> Post | HookCall | Cancelled | Released:
+    """What one attempt will be: a signed Post or a HookCall; or at once a Cancelled (no longer wanted) or a
+    Released (the lease has no room left for a whole attempt, so another worker could not be sure it was not
+    made)."""
+    target = channels.get(delivery.channel).target(delivery)
+    if isinstance(target, str):
+        return Cancelled(target)
+    is_hook = isinstance(target, Call)
+    limit = _attempt_limit(is_hook)
+    margin = min(LEASE_MARGIN_SECONDS, (lease_seconds(is_hook) - limit) / 2)
+    if time.monotonic() > lease_deadline - limit - margin:
+        return Released("its lease had no room left for a whole attempt")
+    if is_hook:
+        return HookCall(target.hook, limit)
     body = bytes(delivery.event.body)
     headers = {
         "Content-Type": "application/json",
@@ -81,56 +129,57 @@ def _send(delivery: Delivery, target: Target) -> SendResult:
         **target.headers,
         **signing.signature_headers(target.secrets, delivery.event_id, body),
     }
-    return sending.post(target.url, body, headers, timeout=settings.WEBHOOK_TIMEOUT, guarded=target.guarded)
+    return Post(target.url, body, headers, timeout=limit, guarded=target.guarded)
 
 
-def send_batch(deliveries: list[Delivery], lease_deadline: float) -> list[SendResult | str | None]:
-    """Send each delivery; a str result cancels it (its reason), None releases it unsent.
+def start(delivery: Delivery, lease_deadline: float) -> Result | concurrent.futures.Future:
+    """Begin one attempt: a future of its Attempt, or at once a Cancelled or a Released."""
+    prepared = prepare(delivery, lease_deadline)
+    if isinstance(prepared, Post):
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        sender.get().submit_many([prepared], [future.set_result])
+        return future
+    if isinstance(prepared, HookCall):
+        return hook_runner.get().submit(prepared.hook, bytes(delivery.event.body), timeout=prepared.timeout)
+    return prepared
 
-    An attempt starts only while the lease has room for a whole attempt, so a slow batch can never
-    outlive its lease and be sent twice by another worker. The safety margin shrinks for short leases
-    (which need only exceed the timeout), so a fresh claim always has room to start.
-    """
-    margin = min(LEASE_MARGIN_SECONDS, (settings.WEBHOOK_LEASE_SECONDS - settings.WEBHOOK_TIMEOUT) / 2)
-    latest_start = lease_deadline - settings.WEBHOOK_TIMEOUT - margin
 
-    def one(delivery: Delivery):
-        target = channels.get(delivery.channel).target(delivery)
-        if isinstance(target, str):
-            return target
-        if time.monotonic() > latest_start:
-            return None
-        return _send(delivery, target)
-
-    if len(deliveries) == 1:
-        return [one(deliveries[0])]
-    return list(_executor().map(one, deliveries))
+def send_batch(deliveries: list[Delivery], lease_deadline: float) -> list[Result]:
+    """Start every delivery's attempt and wait for all of them (the one-off paths: tests, "send test event")."""
+    started = [start(delivery, lease_deadline) for delivery in deliveries]
+    return [item.result() if isinstance(item, concurrent.futures.Future) else item for item in started]
 
 
 def _still_held(deliveries: list[Delivery]) -> set[str]:
     """The deliveries whose lease is still ours, locked until the outcome is written (PostgreSQL row locks;
     SQLite's BEGIN IMMEDIATE already serialises writers). A worker that overran its lease must not
     overwrite the newer outcome of the worker that took the delivery over."""
-    token = deliveries[0].lease_token
-    rows = Delivery.objects.filter(pk__in=[d.pk for d in deliveries], lease_token=token)
+    by_token: dict[str, list[str]] = {}
+    for delivery in deliveries:
+        by_token.setdefault(delivery.lease_token, []).append(delivery.pk)
+    held = Q()
+    for token, pks in by_token.items():
+        held |= Q(lease_token=token, pk__in=pks)
+    rows = Delivery.objects.filter(held)
     if connection.features.has_select_for_update:
         rows = rows.select_for_update()
     return set(rows.values_list("pk", flat=True))
 
 
-def _judge(delivery: Delivery, result: SendResult | str | None, now) -> tuple[DeliveryAttempt | None,
-                                                                               Outcome | None]:
-    """Apply one attempt's result to its delivery (in memory): the attempt row and the outcome, if any."""
+def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | None, Outcome | None]:
+    """Apply one turn's result to its delivery (in memory): the attempt row and the outcome, if any."""
     delivery.lease_token = None
     delivery.lease_expires_at = None
-    if result is None:
-        return None, None
-    if isinstance(result, str):
-        delivery.status = Delivery.Status.CANCELLED
-        delivery.last_error = f"cancelled: {result}"
-        delivery.completed_at = now
-        delivery.next_attempt_at = None
-        return None, None
+    match result:
+        case Released():
+            delivery.next_attempt_at = now  # due again at once, for a worker with room for a whole attempt
+            return None, None
+        case Cancelled(reason=reason):
+            delivery.status = Delivery.Status.CANCELLED
+            delivery.last_error = f"cancelled: {reason}"
+            delivery.completed_at = now
+            delivery.next_attempt_at = None
+            return None, None
     delivery.attempt_count += 1
     delivery.last_status_code = result.status_code
     attempt = DeliveryAttempt(
@@ -147,7 +196,7 @@ def _judge(delivery: Delivery, result: SendResult | str | None, now) -> tuple[De
         delivery.next_attempt_at = None
         return attempt, Outcome(delivery, result, final=True)
     delivery.last_error = result.error
-    delay = None if gone else retry.next_delay(
+    delay = None if gone or delivery.is_test else retry.next_delay(  # a test event is one attempt, never retried
         delivery.attempt_count, settings.WEBHOOK_RETRY_SCHEDULE, settings.WEBHOOK_RETRY_JITTER,
         status_code=result.status_code, retry_after=result.retry_after,
     )
@@ -160,21 +209,55 @@ def _judge(delivery: Delivery, result: SendResult | str | None, now) -> tuple[De
     return attempt, Outcome(delivery, result, final=delay is None, gone=gone)
 
 
+ROWS_PER_STATEMENT = 200  # attempts or outcomes per statement (12 values a row, far below any parameter limit)
+
+
+def _insert_attempts(attempts: list[DeliveryAttempt]) -> None:
+    """The batch's attempts in multi-row INSERTs (bulk_create's SQL building, or executemany's row-by-row
+    protocol, cost more than the rows themselves)."""
+    fields = [f for f in DeliveryAttempt._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    row = "({})".format(", ".join(["%s"] * len(fields)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(attempts), ROWS_PER_STATEMENT):
+            chunk = attempts[start:start + ROWS_PER_STATEMENT]
+            sql = "INSERT INTO {} ({}) VALUES {}".format(
+                quote(DeliveryAttempt._meta.db_table), ", ".join(quote(f.column) for f in fields),
+                ", ".join([row] * len(chunk)))
+            cursor.execute(sql, [f.get_db_prep_save(getattr(a, f.attname), connection) for a in chunk
+                                 for f in fields])
+
+
 def _write_outcomes(deliveries: list[Delivery]) -> None:
-    """One executemany UPDATE for the batch (Django's bulk_update builds a CASE per field and row, which costs
-    more than the HTTP requests themselves)."""
-    if not deliveries:
-        return
+    """The batch's outcomes in multi-row UPDATE … FROM (VALUES …) statements (Django's bulk_update builds a CASE
+    per field and row, and executemany sends row after row)."""
     fields = [Delivery._meta.get_field(name) for name in SETTLED_FIELDS]
     quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(
-        quote(Delivery._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields), quote("id"))
-    rows = [[f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.pk] for d in deliveries]
+    typed = connection.vendor == "postgresql"  # a VALUES column of NULLs only would otherwise be text there
+
+    def value(field) -> str:
+        column = f"v.{quote(field.column)}"
+        return f"CAST({column} AS {field.db_type(connection)})" if typed else column
+
+    names = ", ".join(quote(c) for c in ["id", *(f.column for f in fields)])
+    assignments = ", ".join(f"{quote(f.column)} = {value(f)}" for f in fields)
+    row = "({})".format(", ".join(["%s"] * (len(fields) + 1)))
+    table = quote(Delivery._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(deliveries), ROWS_PER_STATEMENT):
+            chunk = deliveries[start:start + ROWS_PER_STATEMENT]
+            rows = ", ".join([row] * len(chunk))
+            if connection.vendor == "sqlite":  # SQLite names the columns of VALUES column1, column2, …
+                aliases = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names.split(", ")))
+                source = f"(SELECT {aliases} FROM (VALUES {rows})) AS v"
+            else:
+                source = f"(VALUES {rows}) AS v ({names})"
+            sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.{quote('id')} = v.id"
+            cursor.execute(sql, [item for d in chunk for item in (
+                d.pk, *(f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields))])
 
 
-def settle(deliveries: list[Delivery], results: list[SendResult | str | None]) -> None:
+def settle(deliveries: list[Delivery], results: list[Result]) -> None:
     """Record attempts and outcomes in bulk, then let each channel apply its consequences."""
     if not deliveries:
         return
@@ -194,69 +277,342 @@ def settle(deliveries: list[Delivery], results: list[SendResult | str | None]) -
                 attempts.append(attempt)
             if outcome is not None:
                 outcomes.setdefault(delivery.channel, []).append(outcome)
-        DeliveryAttempt.objects.bulk_create(attempts)
+        _insert_attempts(attempts)
         _write_outcomes(kept)
         for name, channel_outcomes in outcomes.items():
             channels.get(name).settle(channel_outcomes)
 
 
 def process(deliveries: list[Delivery], lease_deadline: float) -> None:
+    """Attempt a claimed batch and record it (the one-off path)."""
     if deliveries:
         settle(deliveries, send_batch(deliveries, lease_deadline))
 
 
-def drain(max_batches: int | None = None) -> int:
-    """Deliver everything due now, batch after batch; returns how many deliveries were handled."""
-    handled = batches = 0
-    while max_batches is None or batches < max_batches:
-        deliveries, deadline = claim()
-        if not deliveries:
-            break
-        process(deliveries, deadline)
-        handled += len(deliveries)
-        batches += 1
-    return handled
+class Relay:
+    """The continuous relay of one worker: at most CAPACITY HTTP attempts and the hook runner's size of hook
+    attempts in flight. A finished attempt frees its slot at once; outcomes are recorded in batches (up to
+    SETTLE_BATCH, or SETTLE_DELAY after the first waits), and the outbox is looked at when a wake-up arrives, when
+    a full claim suggests more, or every `poll_interval`: each query costs the relay more than a request does."""
+
+    def __init__(self, poll_interval: float = FAST_POLL_SECONDS) -> None:
+        self.poll_interval = poll_interval
+        self.kick = threading.Event()
+        self.woken = True  # look for work at once
+        self.wake_ups = False  # whether `woken` comes from a real wake-up (not only the first look or an error)
+        self.next_look = 0.0
+        self.finished: queue.SimpleQueue[tuple[Delivery, Result]] = queue.SimpleQueue()
+        self.http_in_flight: dict[str, Delivery] = {}
+        self.hooks_in_flight: dict[str, Delivery] = {}
+        self.webhook_load: Counter = Counter()
+        self.parked: dict[str, deque[tuple[Delivery, float]]] = {}  # claimed, waiting for their webhook's room
+        self.unsettled: list[tuple[Delivery, Result]] = []
+        self.first_unsettled_at = 0.0
+        self.handled = 0
+        self.database_errors = 0
+        self.more_due = False
+        self.next_busy_look = 0.0
+        self.more_events = False
+        self.hooks_due = False
+
+    @property
+    def in_flight(self) -> int:
+        """Claimed and not finished: running attempts and parked deliveries."""
+        return len(self.http_in_flight) + len(self.hooks_in_flight) + sum(map(len, self.parked.values()))
+
+    def wake(self) -> None:
+        """Work arrived (a wake-up): claim it at once."""
+        self.wake_ups = True
+        self.woken = True
+        self.kick.set()
+
+    def _launch(self, deliveries: list[Delivery], deadline: float, *, hooks: bool) -> None:
+        self.handled += len(deliveries)
+        posts = []
+        for delivery in deliveries:
+            if not hooks and delivery.webhook_id and self.webhook_load[delivery.webhook_id] >= PER_WEBHOOK:
+                self.parked.setdefault(delivery.webhook_id, deque()).append((delivery, deadline))
+                continue  # started when one of that webhook's attempts ends
+            post = self._start(delivery, deadline, hooks=hooks)
+            if post is not None:
+                posts.append((delivery, post))
+        self._send(posts)
+
+    def _start(self, delivery: Delivery, deadline: float, *, hooks: bool) -> Post | None:
+        """Begin one attempt: a hook run is handed to the hook runner here; a POST is returned for `_send`."""
+        outcome = prepare(delivery, deadline)
+        if isinstance(outcome, Cancelled | Released):
+            self.finished.put((delivery, outcome))
+            return None
+        (self.hooks_in_flight if hooks else self.http_in_flight)[delivery.pk] = delivery
+        if delivery.webhook_id:
+            self.webhook_load[delivery.webhook_id] += 1
+        if isinstance(outcome, Post):
+            return outcome
+        future = hook_runner.get().submit(outcome.hook, bytes(delivery.event.body), timeout=outcome.timeout)
+        future.add_done_callback(lambda done, delivery=delivery: self._done(delivery, done))
+        return None
+
+    def _send(self, posts: list[tuple[Delivery, Post]]) -> None:
+        if posts:  # one hand-over to the sender's loop for the whole batch
+            sender.get().submit_many([post for _d, post in posts], [
+                lambda result, delivery=delivery: self._finished(delivery, result) for delivery, _p in posts])
+
+    def _finished(self, delivery: Delivery, result: Result) -> None:
+        self.finished.put((delivery, result))
+        self.kick.set()
+
+    def _done(self, delivery: Delivery, future: concurrent.futures.Future) -> None:
+        try:
+            result = future.result()
+        except Exception as exc:  # a defect in the runner must not lose the delivery: it is retried
+            logger.exception("Attempt of %s crashed.", delivery.pk)
+            now = timezone.now()
+            result = Attempt(url="", started_at=now, finished_at=now, duration_ms=0, error=f"internal error: {exc}")
+        self._finished(delivery, result)
+
+    def take_finished(self) -> int:
+        """Free the slots of every attempt finished so far; their outcomes wait to be recorded."""
+        taken = 0
+        while True:
+            try:
+                delivery, result = self.finished.get_nowait()
+            except queue.Empty:
+                return taken
+            if not self.unsettled:
+                self.first_unsettled_at = time.monotonic()
+            self.unsettled.append((delivery, result))
+            taken += 1
+            if isinstance(result, Released):
+                self.more_due = True
+            if self.http_in_flight.pop(delivery.pk, None) is None and self.hooks_in_flight.pop(delivery.pk, None):
+                self.hooks_due = True  # a child is free: look for the next hook run at once
+            if delivery.webhook_id and self.webhook_load.get(delivery.webhook_id):
+                self._one_less(delivery.webhook_id)
+
+    def _one_less(self, webhook_id: str) -> None:
+        """An attempt of this webhook ended: start its next parked delivery, if any."""
+        self.webhook_load[webhook_id] -= 1
+        waiting = self.parked.get(webhook_id)
+        posts = []
+        while waiting and self.webhook_load[webhook_id] < PER_WEBHOOK:
+            delivery, deadline = waiting.popleft()
+            post = self._start(delivery, deadline, hooks=False)
+            if post is not None:
+                posts.append((delivery, post))
+        if not waiting and self.parked.pop(webhook_id, None) is not None:
+            self.more_due = True  # its backlog may go on in the outbox: claim again now, not at the next look
+        if not self.webhook_load[webhook_id]:
+            del self.webhook_load[webhook_id]
+        self._send(posts)
+
+    def settle_finished(self) -> int:
+        """Record the waiting outcomes in one transaction. On a database error they are kept, and recorded once
+        the database answers again (while their leases last)."""
+        self.take_finished()
+        batch, self.unsettled = self.unsettled, []
+        if not batch:
+            return 0
+        try:
+            settle([d for d, _r in batch], [r for _d, r in batch])
+        except DatabaseError:
+            self.unsettled = batch + self.unsettled
+            raise
+        return len(batch)
+
+    def _settle_now(self) -> bool:
+        if not self.unsettled:
+            return False
+        return (len(self.unsettled) >= SETTLE_BATCH or not self.in_flight
+                or time.monotonic() - self.first_unsettled_at >= SETTLE_DELAY_SECONDS)
+
+    def _busy_look_due(self) -> bool:
+        now = time.monotonic()
+        if now < self.next_busy_look:
+            return False
+        self.next_busy_look = now + IDLE_POLL_SECONDS
+        return True
+
+    def claim_and_start(self, seen: "Waiting | None" = None) -> int:
+        """Claim what fits in the free slots and start it; returns how many deliveries were started. `seen` is
+        what a look at the outbox just found (None: no look this turn)."""
+        look = seen is not None
+        claimed = 0
+        running = len(self.http_in_flight) + sum(map(len, self.parked.values()))
+        free = CAPACITY - running
+        if free >= min(CLAIM_MIN, CAPACITY) or not running:
+            busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK] + list(self.parked)
+            # The read-only look keeps an idle worker off SQLite's write lock; after a full claim, more is likely.
+            # Looking past busy webhooks may read through their whole backlog: that look is made less often.
+            if self.more_due or (look and seen.deliveries and (not busy or self._busy_look_due() and due_now(
+                    hooks=False, skip_webhooks=busy))):
+                limit = min(free, BATCH_SIZE)
+                deliveries, deadline = claim(limit, hooks=False, skip_webhooks=busy)
+                self._launch(deliveries, deadline, hooks=False)
+                # A full claim suggests more, unless every webhook in it is busy now (the next claim would only
+                # read past their backlog): then the next look decides.
+                self.more_due = len(deliveries) == limit and any(
+                    self.webhook_load[d.webhook_id] < PER_WEBHOOK and d.webhook_id not in self.parked
+                    for d in deliveries if d.webhook_id)
+                claimed += len(deliveries)
+        free_hooks = hook_runner.get().size - len(self.hooks_in_flight)
+        if free_hooks > 0 and (look and seen.hooks or self.hooks_due):
+            self.hooks_due = False
+            if due_now(hooks=True):
+                deliveries, deadline = claim(free_hooks, hooks=True)
+                self.hooks_due = len(deliveries) == free_hooks  # more may wait for the next free child
+                self._launch(deliveries, deadline, hooks=True)
+                claimed += len(deliveries)
+        return claimed
+
+    def step(self) -> bool:
+        """One turn: free finished slots, record outcomes when a batch is ready, fan out new events, start what is
+        due. True if anything happened. A database error (a dropped connection) ends the turn: the connection is
+        reopened for the next one, and finished attempts wait in memory to be recorded then."""
+        self.take_finished()
+        woken = self.woken
+        look = woken or time.monotonic() >= self.next_look
+        if look:
+            self.woken = False
+            self.next_look = time.monotonic() + self.poll_interval
+        try:
+            settled = self.settle_finished() if self._settle_now() else 0
+            if woken and self.wake_ups:  # a wake-up says work was committed: go and claim it, no need to look first
+                seen = Waiting(events=True, deliveries=True, hooks=True)
+            else:
+                seen = waiting() if look else None  # one read-only query for all three kinds of work
+            fanned = 0
+            if self.more_events or (seen and seen.events):
+                fanned = fanout.expand_due(known_due=True)
+            self.more_events = fanned >= fanout.BATCH_SIZE
+            if fanned:
+                self.more_due = self.hooks_due = True
+            started = self.claim_and_start(seen)
+        except DatabaseError:
+            logger.exception("Delivery relay: database error; reconnecting.")
+            _reconnect()
+            self.database_errors += 1
+            self.woken = True
+            return False
+        self.database_errors = 0
+        return bool(settled or fanned or started)
+
+    def _nap(self, longest: float) -> None:
+        """Wait for a finished attempt or a wake-up, at most until the next look or the next batch to record."""
+        until = self.next_look
+        if self.unsettled:
+            until = min(until, self.first_unsettled_at + SETTLE_DELAY_SECONDS)
+        self.kick.wait(max(0.0, min(longest, until - time.monotonic())))
+        self.kick.clear()
+
+    def run_until_idle(self) -> int:
+        """Work until nothing is due or in flight (tests and the synchronous task queue); returns how many
+        deliveries were handled."""
+        while True:
+            if self.step():
+                continue
+            if self.database_errors > MAX_DATABASE_ERRORS:
+                raise DatabaseError("the database kept failing; the outbox keeps what was not recorded")
+            if not self.in_flight and self.finished.empty() and not self.unsettled and not self.database_errors:
+                self.woken = True  # one last look, to be sure
+                if not self.step() and not self.in_flight and self.finished.empty() and not self.unsettled:
+                    return self.handled
+                continue
+            self._nap(self.poll_interval)
+
+    def run_forever(self, stop: threading.Event, listener: "wakeups.Listener | None" = None) -> None:
+        """The worker loop: work while there is work, otherwise nap until woken (or the poll interval)."""
+        while not stop.is_set():
+            self.poll_interval = IDLE_POLL_SECONDS if listener is not None and listener.connected \
+                else FAST_POLL_SECONDS
+            if self.step():
+                continue
+            if self.database_errors:
+                stop.wait(min(1.0, 0.1 * self.database_errors))
+                continue
+            self._nap(self.poll_interval)
+        self.drain_in_flight(stop_grace=settings.WEBHOOK_TIMEOUT)
+
+    def drain_in_flight(self, stop_grace: float) -> None:
+        """On stop: hand parked deliveries back, wait a little for attempts in flight and record them (the rest
+        come back with their lease)."""
+        parked, self.parked = self.parked, {}
+        for waiting in parked.values():
+            for delivery, _deadline in waiting:
+                self.finished.put((delivery, Released("the worker is stopping")))
+        deadline = time.monotonic() + stop_grace
+        while (self.in_flight or self.unsettled) and time.monotonic() < deadline:
+            try:
+                self.settle_finished()
+            except DatabaseError:
+                break
+            if self.in_flight:
+                self.kick.wait(0.05)
+                self.kick.clear()
+
+
+def _reconnect() -> None:
+    """Drop this thread's database connection after an error, so the next query opens a fresh one (Django keeps
+    a broken SQLite connection, which it always deems usable)."""
+    if connection.in_atomic_block:
+        close_old_connections()
+    else:
+        connection.close()
+
+
+def due_now(*, hooks: bool | None = None, skip_webhooks: list[str] = ()) -> bool:
+    """A read-only look for due work, so an idle worker never takes the database's write lock."""
+    due = Delivery.objects.filter(_due(timezone.now(), hooks))
+    if skip_webhooks:
+        due = due.exclude(webhook_id__in=list(skip_webhooks))
+    return due.exists()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a look at the outbox found: events to fan out, due deliveries, due hook runs."""
+
+    events: bool
+    deliveries: bool
+    hooks: bool
+
+
+def waiting() -> Waiting:
+    """One read-only query telling whether events, deliveries or hook runs are waiting (an idle worker's whole
+    cost, and no write lock on SQLite). Written out in SQL, through the same indexes as the claims: building it
+    with the ORM cost more than running it."""
+    quote = connection.ops.quote_name
+    event, delivery = quote(Event._meta.db_table), quote(Delivery._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    free = "(lease_expires_at IS NULL OR lease_expires_at <= %s)"
+    sql = (f"SELECT EXISTS (SELECT 1 FROM {event} WHERE fanout_pending AND {free}),"
+           f" EXISTS (SELECT 1 FROM {delivery} WHERE status = 'pending' AND next_attempt_at <= %s AND {free}"
+           f" AND channel <> 'hook'),"
+           f" EXISTS (SELECT 1 FROM {delivery} WHERE channel = 'hook' AND status = 'pending'"
+           f" AND next_attempt_at <= %s AND {free})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now] * 5)
+        events, deliveries, hooks = cursor.fetchone()
+    return Waiting(bool(events), bool(deliveries), bool(hooks))
+
+
+def drain() -> int:
+    """Fan out and deliver everything due now, until nothing is left in flight; returns deliveries handled."""
+    return Relay().run_until_idle()
 
 
 def send_test(webhook, event_type: str | None = None) -> Delivery:
     """"Send test event": `webhook.test`, or a realistic example of a catalog event, to this webhook only,
-    whatever its subscriptions or switch; the first attempt is made before this returns."""
+    whatever its subscriptions or switch. It is one attempt, made before this returns, and never retried."""
     if event_type and event_type != "webhook.test":
         data = catalog.get(event_type).example()
     else:
         event_type = "webhook.test"
         data = {"object": "webhook", "webhook": {"id": webhook.pk, "url": webhook.url},
                 "message": "This is a test event from MediaHooks."}
-    with transaction.atomic():  # leased before it commits, so no awake worker can take the first attempt
+    with transaction.atomic():  # leased before it commits, so no awake worker can take the attempt
         delivery = events.record_message(event_type, data, channel="webhook", webhook=webhook, is_test=True,
                                          object_type="webhook", object_id=webhook.pk)
         deliveries, deadline = claim(1, only=[delivery.pk])
     process(deliveries, deadline)
     return Delivery.objects.get(pk=delivery.pk)
-
-
-def due_now() -> bool:
-    """A read-only look for due work, so an idle worker never takes the database's write lock."""
-    return Delivery.objects.filter(_due(timezone.now())).exists()
-
-
-def poll_interval() -> float:
-    from webhooks_app.tasks import uses_orm_broker
-
-    return ORM_POLL_SECONDS if uses_orm_broker() else IDLE_POLL_SECONDS
-
-
-def run_forever(stop: threading.Event) -> None:
-    """The worker loop: drain whatever is due (new events, retries, expired leases), then nap briefly."""
-    interval = poll_interval()
-    logger.info("Delivery relay running (polls every %.2f s).", interval)
-    while not stop.is_set():
-        try:
-            handled = drain() if due_now() else 0
-        except DatabaseError:
-            logger.exception("Delivery relay: database error; retrying in a second.")
-            close_old_connections()
-            stop.wait(1.0)
-            continue
-        if not handled:
-            stop.wait(interval)

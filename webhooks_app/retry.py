@@ -19,8 +19,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isdigit():  # delta-seconds; a header is Latin-1, so isdigit() also lets "²" and "¹" through
+        return float(value) if value.isascii() else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

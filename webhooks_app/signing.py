@@ -1,4 +1,5 @@
-"""Signatures over the exact bytes sent: Standard Webhooks (`webhook-signature`) and plain `X-Signature`."""
+"""Signatures over the exact bytes sent: Standard Webhooks (`webhook-signature`) and plain `X-Signature`
+(with `X-Signature-Next` during a secret rotation)."""
 
 import base64
 import hashlib
@@ -33,18 +34,38 @@ def same(candidate: str, expected: str) -> bool:
 
 
 def signature_headers(secrets: list[str], msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    """The four signing headers; `secrets` lists the current secret first, then any still-valid old one."""
+    """The signing headers; `secrets` lists the current secret first, then any still-valid old one.
+
+    `webhook-signature` carries one signature per secret, but `X-Signature` holds only one: during a rotation
+    it stays on the previous secret, so plain-HMAC verifiers keep working, and `X-Signature-Next` carries the
+    new one, so they can switch within the overlap."""
     timestamp = int(time.time()) if timestamp is None else timestamp
-    return {
+    current, previous = secrets[0], (secrets[1] if len(secrets) > 1 else None)
+    headers = {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(standard_signature(s, msg_id, timestamp, body) for s in secrets),
-        "X-Signature": plain_signature(secrets[0], body),
+        "X-Signature": plain_signature(previous or current, body),
     }
+    if previous:
+        headers["X-Signature-Next"] = plain_signature(current, body)
+    return headers
 
 
 class SignatureError(ValueError):
     """The request is unsigned, wrongly signed, or its timestamp is out of tolerance."""
+
+
+TIMESTAMP_DIGITS = 12  # Unix seconds until the year 33658: anything longer is not a time, and overflows floats
+
+
+def parse_timestamp(value: str) -> int:
+    """A `webhook-timestamp` as Unix seconds, or SignatureError: only plain ASCII digits of a sane length, so a
+    header of 400 nines (or `+1_0`, or Arabic-Indic digits, which int() accepts) is refused, never an error."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= TIMESTAMP_DIGITS):
+        raise SignatureError("webhook-timestamp must be Unix time in seconds (up to 12 digits).")
+    return int(text)
 
 
 def verify(secret: str, headers, body: bytes, *, tolerance: int = 300, now: float | None = None) -> str:
@@ -53,10 +74,7 @@ def verify(secret: str, headers, body: bytes, *, tolerance: int = 300, now: floa
     timestamp = headers.get("webhook-timestamp")
     signature = headers.get("webhook-signature")
     if msg_id and timestamp and signature:
-        try:
-            stamp = int(timestamp)
-        except ValueError:
-            raise SignatureError("webhook-timestamp is not an integer.") from None
+        stamp = parse_timestamp(timestamp)
         now = time.time() if now is None else now
         if abs(now - stamp) > tolerance:
             raise SignatureError(f"webhook-timestamp is more than {tolerance} s from now.")

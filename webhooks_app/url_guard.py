@@ -11,11 +11,50 @@ class UnsafeURL(ValueError):
     """The URL is malformed or points somewhere the server must not call."""
 
 
-def is_public_address(address: str) -> bool:
-    """True for a globally routable unicast address; False for loopback, private, link-local, etc."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+# IPv6 forms that carry an IPv4 address the packet really goes to (RFC 4291, 6052, 6145, 3056, 4380, 8215).
+IPV4_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+# Where RFC 6052 puts the IPv4 address for each NAT64 prefix length that fits in the local-use /48:
+# (bits of the address before the u-octet, bits after it).
+NAT64_LAYOUTS = ((48, 16, 16), (56, 8, 24), (64, 0, 32), (96, 0, 0))
+
+
+def _ipv4(value: int) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+
+
+def _nat64_local_use(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every RFC 6052 reading of a local-use NAT64 address: the operator's prefix length is not knowable here."""
+    value = int(ip)
+    found = []
+    for prefix, before, after in NAT64_LAYOUTS:
+        if prefix == 96:
+            found.append(_ipv4(value))
+            continue
+        high = (value >> (128 - prefix - before)) & ((1 << before) - 1) if before else 0
+        low = (value >> (128 - 72 - after)) & ((1 << after) - 1)  # bits 64-71 are the u-octet, skipped
+        found.append(_ipv4((high << after) | low))
+    return found
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for (mapped, translated, compatible, 6to4, Teredo, NAT64)."""
+    if ip in IPV4_MAPPED or ip in IPV4_TRANSLATED or ip in IPV4_COMPATIBLE or ip in NAT64_WELL_KNOWN:
+        return [_ipv4(int(ip))]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        server, client = ip.teredo  # the client address is stored XOR-obfuscated; ipaddress undoes that
+        return [server, client]
+    if ip in NAT64_LOCAL_USE:
+        return _nat64_local_use(ip)
+    return []
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not (
         ip.is_loopback
         or ip.is_private
@@ -25,6 +64,19 @@ def is_public_address(address: str) -> bool:
         or ip.is_unspecified
         or not ip.is_global
     )
+
+
+def is_public_address(address: str) -> bool:
+    """True for a globally routable unicast address; False for loopback, private, link-local, etc.
+
+    An IPv6 address that carries an IPv4 address (6to4, NAT64, Teredo, IPv4-mapped or -compatible) is judged
+    by the IPv4 address it leads to: `2002:7f00:1::1` reaches 127.0.0.1 through a 6to4 relay."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        carried = embedded_ipv4(ip)
+        if carried:
+            return all(_is_public(inner) for inner in carried)
+    return _is_public(ip)
 
 
 def check_scheme(url: str) -> tuple[str, str, int]:

@@ -7,7 +7,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from cms.exceptions import WriteFailed, WriteRefused
-from media_lifecycle import hooks, lifecycle
+from media_lifecycle import hooks
+from media_lifecycle.unit_of_work import savepoint
 
 REFUSED = "_refused_by_code_hook"
 
@@ -25,7 +26,7 @@ class CodeHooksAdminMixin:
 
     def _changeform_view(self, request, object_id, form_url, extra_context):
         try:
-            with lifecycle.savepoint():
+            with savepoint():
                 return super()._changeform_view(request, object_id, form_url, extra_context)
         except (WriteRefused, WriteFailed) as exc:
             setattr(request, REFUSED, exc)  # the second pass validates the same input, now refused
@@ -49,7 +50,7 @@ class CodeHooksAdminMixin:
     def response_action(self, request, queryset):
         """Bulk actions (delete included) refused by a before-hook: nothing changes, and the editor is told why."""
         try:
-            with lifecycle.savepoint():
+            with savepoint():
                 return super().response_action(request, queryset)
         except (WriteRefused, WriteFailed) as exc:
             for texts in refusal_messages(exc).values():
@@ -58,7 +59,7 @@ class CodeHooksAdminMixin:
 
     def _delete_view(self, request, object_id, extra_context):
         try:
-            with lifecycle.savepoint():
+            with savepoint():
                 return super()._delete_view(request, object_id, extra_context)
         except (WriteRefused, WriteFailed) as exc:
             for texts in refusal_messages(exc).values():

@@ -1,16 +1,24 @@
-"""Livestream admin: status badges, start / end actions and the webhooks panel."""
+"""Livestream admin: status badges, start / end buttons on the page (and as bulk actions), the webhooks panel."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
 
+from cms.admin_ids import PlainIdAdmin
 from cms.exceptions import ConflictError, WriteFailed, WriteRefused
-from media_lifecycle import lifecycle
 from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin
-from media_lifecycle.admin.widgets import badge, webhooks_panel
+from media_lifecycle.admin.widgets import badge, object_actions, webhooks_panel
 from media_lifecycle.models import Livestream
+from media_lifecycle.models.livestream import IDLE, LIVE
+from media_lifecycle.unit_of_work import savepoint
+
+STREAM_ACTIONS = {"start": ("Start (go live)", Livestream.start), "end": ("End", Livestream.end)}
 
 
 @admin.register(Livestream)
-class LivestreamAdmin(CodeHooksAdminMixin, admin.ModelAdmin):
+class LivestreamAdmin(CodeHooksAdminMixin, PlainIdAdmin, admin.ModelAdmin):
     list_display = ["title", "status_badge", "scheduled_start", "started_at", "ended_at", "recording"]
     list_filter = ["status", "tags"]
     search_fields = ["title", "description", "id"]
@@ -20,18 +28,65 @@ class LivestreamAdmin(CodeHooksAdminMixin, admin.ModelAdmin):
     readonly_fields = ["id", "status_badge", "masked_stream_key", "ingest_url", "playback_url", "started_at",
                        "ended_at", "revision", "created_at", "updated_at", "webhooks"]
     fieldsets = [
-        (None, {"fields": ["id", "title", "description", "tags", "scheduled_start", "scheduled_end"]}),
+        (None, {"fields": ["id", "title", "description", "tags", "scheduled_start", "scheduled_end", "record"]}),
         ("Streaming", {"fields": ["status_badge", "masked_stream_key", "ingest_url", "playback_url", "started_at",
                                   "ended_at", "recording"]}),
         ("Webhooks", {"fields": ["webhooks"]}),
         ("History", {"fields": ["revision", "created_at", "updated_at"]}),
     ]
 
+    class Media:
+        css = {"all": ["media_lifecycle/admin/admin.css"]}
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not request.user.has_perm("webhooks_app.view_webhook"):
+            fieldsets = [entry for entry in fieldsets if entry[0] != "Webhooks"]  # editors never see webhooks
+        return fieldsets
+
+    def get_urls(self):
+        return [
+            path("<str:object_id>/actions/<str:action>/", self.admin_site.admin_view(self.action_view),
+                 name="media_lifecycle_livestream_action"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        stream = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if stream is not None and self.has_change_permission(request, stream):
+            applicable = {IDLE: ["start"], LIVE: ["end"]}.get(stream.status, [])
+            extra["object_actions"] = object_actions(request, [
+                (reverse("admin:media_lifecycle_livestream_action", args=[stream.pk, name]), name,
+                 STREAM_ACTIONS[name][0]) for name in applicable
+            ])
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def action_view(self, request, object_id, action):
+        """The page's start / end buttons, through the livestream's own state machine."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        stream = self.get_object(request, object_id)
+        if stream is None or action not in STREAM_ACTIONS:
+            raise Http404("No such livestream or action.")
+        if not self.has_change_permission(request, stream):
+            raise PermissionDenied
+        self._transition(request, [stream], "live" if action == "start" else "ended", STREAM_ACTIONS[action][1])
+        return redirect("admin:media_lifecycle_livestream_change", stream.pk)
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is None or obj.status != "ended":
             fields.append("recording")  # linked when the stream ends
         return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if not change:  # the key is shown once, as in the API's create answer
+            self.message_user(request, f"Stream key (shown only now): {obj.stream_key}. Publish to "
+                                       f"{obj.ingest_url}/{obj.stream_key} with OBS or ffmpeg.", messages.WARNING)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, stream):
@@ -50,7 +105,7 @@ class LivestreamAdmin(CodeHooksAdminMixin, admin.ModelAdmin):
     def _transition(self, request, queryset, verb, method):
         for stream in queryset:
             try:
-                with lifecycle.savepoint():  # a refusal found while writing must not poison the other streams
+                with savepoint():  # a refusal found while writing must not poison the other streams
                     method(stream)
                 self.message_user(request, f"{stream.title}: {verb}.", messages.SUCCESS)
             except ConflictError as exc:

@@ -1,9 +1,17 @@
-"""Small admin display helpers: status badges, thumbnails and the lifecycle "webhooks" panel."""
+"""Admin display helpers and widgets: status badges, thumbnails, the lifecycle "webhooks" panel, the resumable
+upload field and the per-object action buttons."""
 
+from django import forms
+from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
 from webhooks_app.models import Webhook
+
+VENDOR = "media_lifecycle/vendor"
+UPLOAD_CHUNK_BYTES = 64 * 1024 * 1024  # one PATCH per 64 MB: a dropped connection costs at most the chunk in flight
 
 BADGE_COLOURS = {
     "uploaded": "#6c757d", "processing": "#0d6efd", "ready": "#198754", "failed": "#dc3545",
@@ -11,6 +19,13 @@ BADGE_COLOURS = {
     "pending": "#0d6efd", "accepted": "#6610f2", "succeeded": "#198754", "cancelled": "#6c757d",
     "active": "#198754", "disabled": "#dc3545",
 }
+
+
+def when(moment) -> str:
+    """A time as the admin shows times everywhere: to the second (the DATETIME_FORMAT of cms/formats)."""
+    if moment is None:
+        return "—"
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def badge(value: str, label: str | None = None):
@@ -52,3 +67,29 @@ def webhooks_panel(event_type: str, tags: list[str]):
         "<table><thead><tr><th>Webhook</th><th>Next event</th><th>Why</th></tr></thead><tbody>{}</tbody></table>",
         event_type, ", ".join(tags) or "none", body,
     )
+
+
+class TusUploadWidget(forms.Widget):
+    """The admin's upload field: a file picker that sends the file with tus (resumable, in chunks, with a
+    progress bar) and puts the finished upload's id into a hidden input for the form to use. The widget itself
+    is visible (not `is_hidden`), so the field's errors show next to it."""
+
+    template_name = "media_lifecycle/widgets/tus_upload.html"  # an app template: widgets render with the form renderer
+
+    class Media:
+        js = [f"{VENDOR}/tus-js-client-4.3.1/tus.min.js", "media_lifecycle/admin/upload-field.js"]
+        css = {"all": ["media_lifecycle/admin/admin.css"]}
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["tus"] = {
+            "endpoint": reverse("upload-list"),
+            "max_bytes": settings.MAX_UPLOAD_BYTES,
+            "chunk_bytes": UPLOAD_CHUNK_BYTES,
+        }
+        return context
+
+
+def object_actions(request, actions: list[tuple[str, str, str]]) -> str:
+    """Buttons for the actions that apply to an object now: (URL, name, label) each, as POST forms."""
+    return render_to_string("admin/media_lifecycle/object_actions.html", {"actions": actions}, request=request)

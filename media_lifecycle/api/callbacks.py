@@ -1,6 +1,7 @@
 """`POST /api/callbacks/processing/{job_id}/`: the processor reports progress, success or failure (SPEC §7)."""
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cms.parsers import json_object
+from cms.serializers import StrictSerializer
 from media_lifecycle import processing
 from media_lifecycle.models import ProcessingJob
 from webhooks_app.signing import SignatureError, verify
@@ -19,18 +21,34 @@ SIGNATURE_TOLERANCE = 300
 MAX_DIMENSION = 65535  # MP4's track header holds 16-bit widths and heights; larger is nonsense, not a 500
 
 
+MAX_BITRATE = 10**12  # bits per second; anything above is nonsense, not a 500
+
+
+def _web_url(value: str) -> str:
+    """Players fetch these URLs: only http(s), whatever else a URL may be."""
+    if value and urlsplit(value).scheme.lower() not in ("http", "https"):
+        raise serializers.ValidationError("Must be an http:// or https:// URL.")
+    return value
+
+
 class RenditionSerializer(serializers.Serializer):
     quality = serializers.CharField(max_length=16)
     format = serializers.CharField(max_length=16)
     url = serializers.URLField(max_length=2000)
     size = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    width = serializers.IntegerField(min_value=1, max_value=MAX_DIMENSION, required=False, allow_null=True)
+    height = serializers.IntegerField(min_value=1, max_value=MAX_DIMENSION, required=False, allow_null=True)
+    bitrate = serializers.IntegerField(min_value=1, max_value=MAX_BITRATE, required=False, allow_null=True,
+                                       help_text="Bits per second.")
 
 
-class CallbackSerializer(serializers.Serializer):
+class CallbackSerializer(StrictSerializer):
     """The callback body, camelCase on the wire; unknown fields are refused so typos do not pass silently."""
 
     status = serializers.ChoiceField(choices=["processed", "failed", "progress"])
     processedUrl = serializers.URLField(max_length=2000, required=False, allow_blank=True)  # noqa: N815
+    hlsUrl = serializers.URLField(max_length=2000, required=False, allow_blank=True,  # noqa: N815
+                                  validators=[_web_url], help_text="The HLS master playlist (http or https).")
     renditions = RenditionSerializer(many=True, required=False)
     thumbnailUrl = serializers.URLField(max_length=2000, required=False, allow_blank=True)  # noqa: N815
     duration = serializers.FloatField(min_value=0, required=False, allow_null=True)
@@ -38,13 +56,6 @@ class CallbackSerializer(serializers.Serializer):
     height = serializers.IntegerField(min_value=1, max_value=MAX_DIMENSION, required=False, allow_null=True)
     errorMessage = serializers.CharField(max_length=5000, required=False, allow_blank=True)  # noqa: N815
     progress = serializers.FloatField(min_value=0, max_value=100, required=False)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
     def validate(self, attrs):
         kind = attrs["status"]
@@ -62,8 +73,9 @@ class CallbackSerializer(serializers.Serializer):
         """The validated body with the model's names (what processing.apply_callback takes)."""
         data = self.validated_data
         body = {"status": data["status"]}
-        names = {"processedUrl": "processed_url", "thumbnailUrl": "thumbnail_url", "duration": "duration_seconds",
-                 "width": "width", "height": "height", "errorMessage": "error_message", "progress": "progress"}
+        names = {"processedUrl": "processed_url", "hlsUrl": "hls_url", "thumbnailUrl": "thumbnail_url",
+                 "duration": "duration_seconds", "width": "width", "height": "height",
+                 "errorMessage": "error_message", "progress": "progress"}
         for wire, name in names.items():
             if data.get(wire) not in (None, ""):
                 body[name] = data[wire]

@@ -1,13 +1,18 @@
-"""Serializer building blocks shared by the media resources: strict input and server-owned fields."""
+"""Serializer building blocks shared by the media resources: tags, metadata, absolute URLs and server-owned fields."""
 
 import json
 from urllib.parse import urljoin
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
 
-from media_lifecycle.models.tag import TAG_MAX_LENGTH
+from cms.datetimes import InstantField
+from cms.parsers import StorableJSONField
+from cms.serializers import StrictFieldsMixin
+from media_lifecycle import rules
 
 
 class PayloadTooLarge(APIException):
@@ -26,51 +31,34 @@ def file_url(field_file) -> str | None:
 
 
 class TagNamesField(serializers.ListField):
-    """Tags as a list of names; unknown names are created on write."""
+    """Tags as a list of names, normalised by the one tag rule (stripped, each once); unknown names are created."""
 
-    child = serializers.CharField(max_length=TAG_MAX_LENGTH, allow_blank=False, trim_whitespace=True)
+    child = serializers.CharField(allow_blank=True, trim_whitespace=False)  # the rule strips and checks lengths
 
     def to_representation(self, manager):
         return [tag.name for tag in manager.all()]
 
     def to_internal_value(self, data):
         names = super().to_internal_value(data)
-        return list(dict.fromkeys(names))
+        try:
+            return rules.tag_names(names)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
 
 
-METADATA_MAX_DEPTH = 32
-
-
-def nesting_depth(value) -> int:
-    """How deeply lists and objects nest in a JSON value, found without recursion (it may be deeper than the stack)."""
-    deepest, pending = 0, [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        pending.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-class MetadataField(serializers.JSONField):
-    """Free-form JSON metadata (a JSON string in multipart forms), at most METADATA_MAX_DEPTH levels deep."""
+class MetadataField(StorableJSONField):
+    """Free-form JSON metadata (a JSON string in multipart forms; no unstorable strings). The nesting limit is
+    checked before the value is parsed or re-encoded (a deeper one exhausts the stack there); the model's rule
+    checks the rest."""
 
     def to_internal_value(self, data):
-        too_deep = serializers.ValidationError(f"Nested more than {METADATA_MAX_DEPTH} levels deep.")
-        if nesting_depth(data) > METADATA_MAX_DEPTH:
-            raise too_deep
         try:
-            value = super().to_internal_value(data)
+            rules.check_depth(data)
+            return super().to_internal_value(data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
         except RecursionError:  # a multipart JSON string too deep for the decoder itself
-            raise too_deep from None
-        if nesting_depth(value) > METADATA_MAX_DEPTH:
-            raise too_deep
-        return value
+            raise serializers.ValidationError(f"Nested more than {rules.METADATA_MAX_DEPTH} levels deep.") from None
 
 
 def _comparable(value):
@@ -83,39 +71,19 @@ def _comparable(value):
     return str(value)
 
 
-def unknown_field_errors(serializer: serializers.Serializer, data) -> dict:
-    """A misspelt field must be an error, not silently dropped."""
-    return {name: ["Unknown field."] for name in data.keys() if name not in serializer.fields}
-
-
-class StrictSerializer(serializers.Serializer):
-    """A plain (action body) serializer that refuses unknown fields."""
-
-    def to_internal_value(self, data):
-        if hasattr(data, "keys"):
-            errors = unknown_field_errors(self, data)
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
-
-
-class StrictModelSerializer(serializers.ModelSerializer):
+class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """Refuses unknown fields, and server-owned fields unless they echo the current value unchanged.
 
     `server_owned` maps a read-only field to the way to change it instead (a sentence, or "").
+    Date and time fields read their input through cms.datetimes (UTC, no impossible offsets).
     """
+
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.DateTimeField: InstantField}
 
     server_owned: dict[str, str] = {}
 
-    def to_internal_value(self, data):
-        if hasattr(data, "keys"):
-            errors = unknown_field_errors(self, data)
-            errors.update(self._server_owned_errors(data))
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
-
-    def _server_owned_errors(self, data) -> dict:
+    def refused_fields(self, data) -> dict:
         errors = {}
         current = None
         for name, hint in self.server_owned.items():

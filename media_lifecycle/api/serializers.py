@@ -1,20 +1,24 @@
 """Media serializers: they translate between JSON and models; invariants stay in the model layer."""
 
+import re
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from rest_framework import serializers
 
-from media_lifecycle import lifecycle, uploads
+from cms.serializers import StrictSerializer
+from media_lifecycle import rules
 from media_lifecycle.api.fields import (
     MetadataField,
     PayloadTooLarge,
     StrictModelSerializer,
-    StrictSerializer,
     TagNamesField,
     absolute_url,
     file_url,
 )
-from media_lifecycle.models import Livestream, Playlist, PlaylistItem, Tag, Video
-from webhooks_app.url_guard import UnsafeURL, check_url
+from media_lifecycle.models import Livestream, Playlist, Tag, Video
+from media_lifecycle.models.livestream import STREAM_KEY_PATTERN, STREAM_KEY_RULE
+from media_lifecycle.uploads import content, sources
 
 VIDEO_ACTIONS = {
     "status": "It changes through processing; use POST /api/videos/{id}/reprocess/ to run it again.",
@@ -22,16 +26,17 @@ VIDEO_ACTIONS = {
     "published_at": "Use POST /api/videos/{id}/publish/.",
     "archived": "Use POST /api/videos/{id}/archive/ or /unarchive/.",
     "archived_at": "Use POST /api/videos/{id}/archive/.",
-    "file_url": "Upload the file as multipart field `file` instead.",
+    "file_url": "Upload the file as multipart field `file`, or give a finished resumable upload as `upload`.",
     "thumbnail_url": "Upload a custom image as multipart field `poster` instead.",
 }
 COMMON_OWNED = ("id", "revision", "created_at", "updated_at")
 VIDEO_OWNED = COMMON_OWNED + (
     "status", "published", "published_at", "archived", "archived_at", "created_by", "file_url", "mime_type",
-    "size_bytes", "format", "processed_url", "renditions", "duration_seconds", "width", "height",
+    "size_bytes", "format", "processed_url", "hls_url", "renditions", "duration_seconds", "width", "height",
     "thumbnail_url", "error_message",
 )
-LIVESTREAM_OWNED = COMMON_OWNED + ("status", "ingest_url", "playback_url", "started_at", "ended_at", "recording")
+LIVESTREAM_OWNED = COMMON_OWNED + ("status", "ingest_url", "playback_url", "started_at", "ended_at", "recording",
+                                   "created_by")
 LIVESTREAM_ACTIONS = {
     "status": "Use POST /api/livestreams/{id}/start/ or /end/.",
     "started_at": "Use POST /api/livestreams/{id}/start/.",
@@ -56,82 +61,75 @@ class VideoSerializer(StrictModelSerializer):
     tags = TagNamesField(required=False)
     file = serializers.FileField(write_only=True, required=False, use_url=False,
                                  help_text="The video file (multipart). Checked by its content.")
+    upload = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=40,
+                                   help_text="The id of a finished resumable upload (/api/uploads/, tus) of "
+                                             "yours; used once. Checked by its content.")
     poster = serializers.FileField(write_only=True, required=False, use_url=False,
                                    help_text="A custom poster image (multipart); it becomes thumbnail_url.")
     file_url = serializers.SerializerMethodField()
+    hls_url = serializers.SerializerMethodField(help_text="The HLS master playlist, or null (MP4 renditions only).")
     thumbnail_url = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    metadata = MetadataField(required=False)
+    metadata = MetadataField(required=False, validators=[rules.validate_metadata])
 
     class Meta:
         model = Video
         fields = [
-            "id", "title", "description", "status", "tags", "source_url", "file", "poster", "file_url",
+            "id", "title", "description", "status", "tags", "source_url", "file", "upload", "poster", "file_url",
             "mime_type", "size_bytes", "duration_seconds", "width", "height", "format", "processed_url",
-            "renditions", "thumbnail_url", "error_message", "published", "published_at", "auto_publish",
+            "hls_url", "renditions", "thumbnail_url", "error_message", "published", "published_at", "auto_publish",
             "archived", "archived_at", "created_by", "revision", "metadata", "created_at", "updated_at",
         ]
-        read_only_fields = [name for name in VIDEO_OWNED if name not in ("file_url", "thumbnail_url", "created_by")]
+        read_only_fields = [name for name in VIDEO_OWNED
+                            if name not in ("file_url", "hls_url", "thumbnail_url", "created_by")]
 
     def get_file_url(self, video) -> str | None:
         return file_url(video.file)
+
+    def get_hls_url(self, video) -> str | None:
+        return absolute_url(video.hls_url) or None
 
     def get_thumbnail_url(self, video) -> str | None:
         if video.poster:
             return file_url(video.poster)
         return absolute_url(video.thumbnail_url) or None
 
-    def validate_source_url(self, value: str) -> str:
-        if value:
-            try:
-                check_url(value)
-            except UnsafeURL as exc:
-                raise serializers.ValidationError(str(exc)) from None
-        return value
-
-    def validate_file(self, upload):
-        try:
-            self._video_info = uploads.inspect_video(upload)
-        except uploads.UploadTooLarge as exc:
-            raise PayloadTooLarge({"file": [str(exc)]}) from None
-        except uploads.UploadRejected as exc:
-            raise serializers.ValidationError(str(exc)) from None
-        return upload
-
     def validate_poster(self, upload):
         try:
-            return uploads.process_poster(upload)
-        except uploads.UploadRejected as exc:
+            return content.process_poster(upload)
+        except content.UploadRejected as exc:
             raise serializers.ValidationError(str(exc)) from None
 
-    def validate_metadata(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return value
-
     def validate(self, attrs):
-        if attrs.get("file") and attrs.get("source_url"):
-            raise serializers.ValidationError({"file": ["Give either a file or a source_url, not both."]})
+        request = self.context.get("request")
+        new_url = attrs.get("source_url", "")
+        if self.instance is not None and new_url == self.instance.source_url:
+            new_url = ""  # an unchanged echo (GET, edit, PUT) is not a second source
+        try:
+            self._source = sources.clean_source(
+                user=getattr(request, "user", None), file=attrs.get("file"), upload_id=attrs.get("upload", ""),
+                source_url=new_url)
+        except DjangoValidationError as exc:
+            too_large = {field: [str(error.message) for error in errors]
+                         for field, errors in exc.error_dict.items()
+                         if any(error.code == sources.TOO_LARGE for error in errors)}
+            if too_large:
+                raise PayloadTooLarge(too_large) from None
+            raise
         return attrs
 
     def _apply(self, video: Video, attrs: dict) -> Video:
         tags = attrs.pop("tags", None)
-        upload = attrs.pop("file", None)
+        attrs.pop("file", None)
+        attrs.pop("upload", None)
         poster = attrs.pop("poster", None)
         for name, value in attrs.items():
             setattr(video, name, value)
-        if upload is not None:
-            info = self._video_info
-            video.file = upload
-            video.source_url = ""
-            video.mime_type, video.format, video.size_bytes = info.mime_type, info.format, info.size_bytes
-        elif attrs.get("source_url"):
-            if video.file:
-                video.file = None
-            video.mime_type, video.format, video.size_bytes = "", "", None
+        sources.apply_source(video, self._source)
         if poster is not None:
             video.poster.save("poster.jpg", poster, save=False)
         video.save()
+        sources.mark_used(video, self._source)
         if tags is not None:
             video.tags.set(_tags(tags))
         return video
@@ -189,15 +187,7 @@ class PlaylistSerializer(StrictModelSerializer):
         if tags is not None:
             playlist.tags.set(_tags(tags))
         if videos is not None:
-            before = playlist.video_ids()
-            if videos != before:
-                PlaylistItem.objects.filter(playlist=playlist).delete()
-                PlaylistItem.objects.bulk_create(
-                    PlaylistItem(playlist=playlist, video_id=vid, position=index) for index, vid in enumerate(videos)
-                )
-                lifecycle.members_changed(playlist, before)
-                # The item signals may bump the revision through another instance of this playlist.
-                playlist.refresh_from_db(fields=["revision", "updated_at"])
+            playlist.replace_videos(videos)
         return playlist
 
     def create(self, validated_data):
@@ -218,15 +208,27 @@ class LivestreamSerializer(StrictModelSerializer):
     ingest_url = serializers.CharField(read_only=True)
     playback_url = serializers.CharField(read_only=True)
     recording = serializers.PrimaryKeyRelatedField(read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Livestream
         fields = [
             "id", "title", "description", "tags", "status", "stream_key", "ingest_url", "playback_url",
-            "scheduled_start", "scheduled_end", "started_at", "ended_at", "recording", "revision",
-            "created_at", "updated_at",
+            "scheduled_start", "scheduled_end", "started_at", "ended_at", "record", "recording", "created_by",
+            "revision", "created_at", "updated_at",
         ]
         read_only_fields = ["id", "status", "started_at", "ended_at", "revision", "created_at", "updated_at"]
+
+    def validate_stream_key(self, value: str) -> str:
+        """Checked after the field's own checks (no NUL byte reaches the database), with the model's rule."""
+        if not re.match(STREAM_KEY_PATTERN, value):
+            raise serializers.ValidationError(STREAM_KEY_RULE)
+        others = Livestream.objects.filter(stream_key=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("Another livestream has this stream key.")
+        return value
 
     def validate(self, attrs):
         start = attrs.get("scheduled_start", getattr(self.instance, "scheduled_start", None))
@@ -245,8 +247,10 @@ class LivestreamSerializer(StrictModelSerializer):
         return stream
 
     def create(self, validated_data):
+        request = self.context.get("request")
+        user = request.user if request and request.user.is_authenticated else None
         with transaction.atomic():
-            return self._apply(Livestream(), validated_data)
+            return self._apply(Livestream(created_by=user), validated_data)
 
     def update(self, instance, validated_data):
         with transaction.atomic():

@@ -32,7 +32,9 @@ class LockingMixin:
     lookup_value_regex = ID_PATTERN
 
     def lockable(self, queryset):
-        if self.request.method in SAFE_METHODS or not connection.features.has_select_for_update:
+        # Only inside the write's transaction: OPTIONS describes a PUT (DRF's metadata) with no transaction open.
+        if (self.request.method in SAFE_METHODS or not connection.in_atomic_block
+                or not connection.features.has_select_for_update):
             return queryset
         if connection.features.has_select_for_update_of:
             return queryset.select_for_update(of=("self",))

@@ -1,4 +1,5 @@
-"""The three measurements of `make bench`, each run in its own process on the throwaway database."""
+"""The engine's measurements for `make bench`, each run in its own process on a throwaway database: the save path,
+fan-out, commit-to-receipt latency, throughput against a bare requests loop, and latency beside a hung subscriber."""
 
 import json
 import statistics
@@ -16,8 +17,8 @@ from rest_framework.test import APIClient
 
 from media_lifecycle import lifecycle, snapshots
 from media_lifecycle.models import Tag, Video
-from webhooks_app import events
-from webhooks_app.models import Delivery, Event, Webhook
+from webhooks_app import events, fanout
+from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook
 
 
 def receiver_stats(url: str) -> dict:
@@ -62,13 +63,25 @@ def _queries(action, index: int) -> int:
 
 
 def _webhooks(count: int, url: str) -> None:
+    """`count` webhooks that all match the measured events."""
     Webhook.objects.all().delete()
-    Webhook.objects.bulk_create(Webhook(url=url, events=["*"]) for _ in range(count))  # all of them match
+    for start in range(0, count, 2000):
+        Webhook.objects.bulk_create(Webhook(url=url, events=["*"]) for _ in range(min(2000, count - start)))
+
+
+def _clear_outbox() -> None:
+    DeliveryAttempt.objects.all().delete()
+    Delivery.objects.all().delete()
+    Event.objects.all().delete()
+
+
+SAVE_COUNTS = (0, 100, 1000, 10000)
 
 
 def savepath(url: str, *, quick: bool = False) -> dict:
-    """Median cost of a create and an update (ORM and API), hooks off versus on, with 0/10/100 webhooks."""
-    runs = 60 if quick else 400
+    """Median cost of a create and an update (ORM and API), hooks off versus on, at 0 to 10,000 matching webhooks.
+    No worker runs: the save records its event, and the fan-out to the webhooks happens later, in a worker."""
+    runs = 40 if quick else 160
     news, _ = Tag.objects.get_or_create(name="news")
     staff = _staff()
     client = APIClient()
@@ -86,7 +99,7 @@ def savepath(url: str, *, quick: bool = False) -> dict:
                                                     format="json"),
     }
     rows = []
-    for count in (0, 10, 100):
+    for count in SAVE_COUNTS:
         _webhooks(count, url)
         for name, action in operations.items():
             action(-1)  # warm caches
@@ -98,8 +111,8 @@ def savepath(url: str, *, quick: bool = False) -> dict:
                 lifecycle.connect()
             rows.append({"operation": name, "webhooks": count, "off_us": off, "on_us": on,
                          "queries_off": queries_off, "queries_on": _queries(action, 2 * 10**6 + count)})
-        Delivery.objects.all().delete()
-    return {"rows": rows}
+        _clear_outbox()
+    return {"vendor": connection.vendor, "rows": rows}
 
 
 def _update(video: Video, index: int) -> None:
@@ -114,22 +127,56 @@ def _staff():
     return users.objects.filter(username="bench").first() or users.objects.create_superuser("bench", "", "bench")
 
 
+def fanout_time(url: str, *, quick: bool = False) -> dict:
+    """Seconds from the commit of one event to its last delivery row, 10,000 matching webhooks, fanned out as a
+    worker does (claim, match through the subscription index, bulk insert, end of claim)."""
+    count = 2000 if quick else 10000
+    _webhooks(count, url)
+    _clear_outbox()
+    samples = []
+    for _ in range(3):
+        with transaction.atomic():
+            event = events.record("video.updated", {"object": "video", "id": "vid_bench", "tags": ["news"]},
+                                  tags=["news"])
+        committed = time.perf_counter()
+        done = fanout.expand_due()
+        samples.append(time.perf_counter() - committed)
+        assert done == 1 and Delivery.objects.filter(event=event).count() == count
+        _clear_outbox()
+    return {"vendor": connection.vendor, "webhooks": count, "seconds": samples}
+
+
 def _sample_body() -> tuple[str, dict, list[str]]:
     video = Video.objects.create(title="Throughput sample", description="x" * 200, metadata={"series": "bench"})
     video.tags.add(Tag.objects.get_or_create(name="news")[0])
     return "video.updated", snapshots.spec_for(Video).snapshot(video), ["news"]
 
 
-def _pending(n: int, event_type: str, data: dict, tags: list[str]) -> None:
-    for start in range(0, n, 200):
+def _queued(n: int, event_type: str, data: dict, tags: list[str]) -> None:
+    """`n` events recorded and fanned out: `n` deliveries waiting in the outbox."""
+    for start in range(0, n, 500):
         with transaction.atomic():
-            for _ in range(min(200, n - start)):
+            for _ in range(min(500, n - start)):
                 events.record(event_type, data, tags=tags)
+    while fanout.expand_due(500):
+        pass
 
 
-def _worker(*args: str) -> subprocess.Popen:
+def _worker(*args: str, **env) -> subprocess.Popen:
+    import os
+
     return subprocess.Popen([sys.executable, "manage.py", "runworker", *args], cwd=settings.BASE_DIR,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def _wait_count(url: str, n: int, timeout: float) -> dict:
@@ -143,36 +190,49 @@ def _wait_count(url: str, n: int, timeout: float) -> dict:
 
 
 def throughput(url: str, *, quick: bool = False) -> dict:
-    """Deliveries per second for 1 and 2 relay-only worker processes, and a bare requests loop."""
-    n = 600 if quick else 4000
+    """Deliveries per second for 1 and 2 relay-only worker processes draining `n` queued deliveries, and a bare
+    requests.Session loop posting the same body to the same receiver, measured in the same run."""
+    n = 2000 if quick else 10000
     event_type, data, tags = _sample_body()
     _webhooks(1, url)
     sample = events.encode_body("evt_sample", event_type, timezone.now(), data)
 
-    receiver_reset(url)
-    session = requests.Session()
-    start = time.perf_counter()
-    for _ in range(n):
-        session.post(url, data=sample, headers={"Content-Type": "application/json"}, timeout=10)
-    bare = n / (time.perf_counter() - start)
-
     rates = {}
     for workers in (1, 2):
-        Delivery.objects.all().delete()
-        Event.objects.all().delete()
-        _pending(n, event_type, data, tags)
+        _clear_outbox()
+        _queued(n, event_type, data, tags)
         receiver_reset(url)
         processes = [_worker("--no-cluster") for _ in range(workers)]
         try:
-            stats = _wait_count(url, n, timeout=300)
+            stats = _wait_count(url, n, timeout=600)
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(20)
+            _stop(processes)
         times = sorted(stats["arrivals"].values())
         rates[workers] = (n - 1) / (times[-1] - times[0])
-    return {"n": n, "body_bytes": len(sample), "bare_per_s": bare, "workers": rates}
+
+    receiver_reset(url)
+    session = requests.Session()
+    bare_n = n // 4
+    start = time.perf_counter()
+    for _ in range(bare_n):
+        session.post(url, data=sample, headers={"Content-Type": "application/json"}, timeout=10)
+    bare = bare_n / (time.perf_counter() - start)
+    return {"vendor": connection.vendor, "n": n, "bare_n": bare_n, "body_bytes": len(sample), "bare_per_s": bare,
+            "workers": rates}
+
+
+def _commit_to_receipt(url: str, n: int, event_type: str, data: dict, tags: list[str]) -> list[float]:
+    """Record `n` events one by one (20 ms apart); milliseconds from each commit to its arrival."""
+    committed = {}
+    for _ in range(n):
+        marks = []
+        with transaction.atomic():
+            transaction.on_commit(lambda marks=marks: marks.append(time.time()))
+            event = events.record(event_type, data, tags=tags)
+        committed[event.id] = marks[0]
+        time.sleep(0.02)
+    arrivals = _wait_count(url, len(committed), timeout=120)["arrivals"]
+    return [(arrivals[eid] - at) * 1000 for eid, at in committed.items()]
 
 
 def latency(url: str, *, quick: bool = False) -> dict:
@@ -180,25 +240,39 @@ def latency(url: str, *, quick: bool = False) -> dict:
     n = 60 if quick else 300
     event_type, data, tags = _sample_body()
     _webhooks(1, url)
-    Delivery.objects.all().delete()
+    _clear_outbox()
     receiver_reset(url)
     worker = _worker()
     try:
         _warm_up(url, event_type, data, tags)
-        committed = {}
-        for _ in range(n):
-            marks = []
-            with transaction.atomic():
-                transaction.on_commit(lambda marks=marks: marks.append(time.time()))
-                event = events.record(event_type, data, tags=tags)
-            committed[event.id] = marks[0]
-            time.sleep(0.02)
-        stats = _wait_count(url, n + 1, timeout=120)
+        receiver_reset(url)
+        values = _commit_to_receipt(url, n, event_type, data, tags)
     finally:
-        worker.terminate()
-        worker.wait(30)
-    arrivals = stats["arrivals"]
-    return {"latencies_ms": [(arrivals[eid] - at) * 1000 for eid, at in committed.items()]}
+        _stop([worker])
+    return {"vendor": connection.vendor, "redis": bool(settings.REDIS_URL), "latencies_ms": values}
+
+
+def slow_subscriber(url: str, *, quick: bool = False) -> dict:
+    """Commit-to-receipt milliseconds at a healthy subscriber, alone and then while another subscriber of the same
+    events hangs until WEBHOOK_TIMEOUT on every attempt (and a due retry of its own keeps coming back)."""
+    n = 60 if quick else 200
+    event_type, data, tags = _sample_body()
+    base = url.rsplit("/", 1)[0]
+    results = {}
+    for case in ("alone", "beside a hung subscriber"):
+        _webhooks(1, url)
+        if case != "alone":
+            Webhook.objects.create(url=f"{base}/hang", events=["*"])
+        _clear_outbox()
+        receiver_reset(url)
+        worker = _worker(WEBHOOK_TIMEOUT="5", WEBHOOK_LEASE_SECONDS="10", WEBHOOK_RETRY_SCHEDULE="0.5,0.5,0.5,0.5")
+        try:
+            _warm_up(url, event_type, data, tags)
+            receiver_reset(url)
+            results[case] = _commit_to_receipt(url, n, event_type, data, tags)
+        finally:
+            _stop([worker])
+    return {"vendor": connection.vendor, "latencies_ms": results}
 
 
 def _warm_up(url: str, event_type: str, data: dict, tags: list[str]) -> None:

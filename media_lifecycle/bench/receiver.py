@@ -1,6 +1,7 @@
 """A fast local webhook receiver for benchmarks (asyncio, HTTP/1.1 keep-alive), run as its own process so it
 does not share a GIL with what is measured. It answers 200 "ok" to every POST and remembers when each
-webhook-id arrived; GET /stats returns the record as JSON and GET /reset clears it."""
+webhook-id arrived; a POST to a path under /hang is never answered (a subscriber that hangs until the sender's
+timeout). GET /stats returns the record as JSON and GET /reset clears it."""
 
 import asyncio
 import json
@@ -32,6 +33,8 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             length = int(headers.get("content-length", "0"))
             if length:
                 await reader.readexactly(length)
+            if method == "POST" and path.startswith("/hang"):
+                await asyncio.sleep(3600)
             if method == "POST":
                 count += 1
                 msg_id = headers.get("webhook-id")

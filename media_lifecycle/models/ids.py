@@ -21,3 +21,7 @@ def job_id() -> str:
 
 def client_webhook_id() -> str:
     return new_id("cwh")
+
+
+def upload_id() -> str:
+    return new_id("upl")

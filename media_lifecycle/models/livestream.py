@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -14,6 +15,10 @@ from media_lifecycle.models.tracking import TrackedModel
 IDLE, LIVE, ENDED = "idle", "live", "ended"
 STATUS_CHOICES = [(IDLE, "Idle"), (LIVE, "Live"), (ENDED, "Ended")]
 TRANSITIONS = {(IDLE, LIVE), (LIVE, ENDED)}
+# The key ends an RTMP URL (ingest URL + "/" + key): characters that URL syntax or nginx-rtmp would split on
+# ("/", "?", "&", spaces) would make a key nobody can publish with.
+STREAM_KEY_PATTERN = r"\A[A-Za-z0-9_.~-]+\Z"
+STREAM_KEY_RULE = "A stream key may hold only letters, digits and . _ ~ - (it goes into an RTMP URL)."
 
 
 def new_stream_key() -> str:
@@ -21,18 +26,27 @@ def new_stream_key() -> str:
 
 
 class Livestream(TrackedModel):
+    # The media server's session that is publishing now: bookkeeping, not a change anyone subscribes to.
+    SILENT_FIELDS = frozenset({"ingest_session"})
+
     id = models.CharField(primary_key=True, max_length=40, default=livestream_id, editable=False)
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="livestreams")
     status = models.CharField(max_length=8, choices=STATUS_CHOICES, default=IDLE, db_index=True)
-    stream_key = models.CharField(max_length=128, default=new_stream_key)
+    stream_key = models.CharField(max_length=128, default=new_stream_key, unique=True,
+                                  validators=[RegexValidator(STREAM_KEY_PATTERN, STREAM_KEY_RULE)])
     scheduled_start = models.DateTimeField(null=True, blank=True)
     scheduled_end = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     recording = models.ForeignKey("media_lifecycle.Video", null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="recorded_streams")
+    record = models.BooleanField(default=True, help_text="Keep a recording of the stream as a video.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="livestreams", editable=False)
+    ingest_session = models.CharField(max_length=200, blank=True, editable=False,
+                                      help_text="The media server's publishing session (address and client id).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -67,6 +81,7 @@ class Livestream(TrackedModel):
             raise ConflictError(f"Only a live livestream can end; this one is {self.status}.", status=self.status)
         self.status = ENDED
         self.ended_at = timezone.now()
+        self.ingest_session = ""
         if recording is not None:
             self.recording = recording
         self.save()

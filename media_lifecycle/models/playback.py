@@ -1,10 +1,13 @@
 """Playback analytics reported by the player, and client-side webhooks the player calls itself."""
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from media_lifecycle import rules
 from media_lifecycle.models.ids import client_webhook_id
+
+FIELD_NAME = RegexValidator(r"^[A-Za-z0-9_.\-]{1,64}$", "Use 1-64 letters, digits, '_', '.' or '-'.")
 
 
 class PlaybackEvent(models.Model):
@@ -38,10 +41,13 @@ class ClientWebhook(models.Model):
 
     id = models.CharField(primary_key=True, max_length=40, default=client_webhook_id, editable=False)
     # Not a URLField: browsers call it, and intranet hosts such as http://moodle/track are valid targets.
-    url = models.CharField("URL", max_length=2000, help_text="http(s) URL the player POSTs to.")
+    url = models.CharField("URL", max_length=2000, help_text="http(s) URL the player POSTs to.",
+                           validators=[rules.validate_browser_url])
     description = models.CharField(max_length=255, blank=True)
-    request_field = models.CharField(max_length=64, help_text="Query parameter of the player URL to read.")
-    response_field = models.CharField(max_length=64, help_text="Form field the value is sent as.")
+    request_field = models.CharField(max_length=64, validators=[FIELD_NAME],
+                                     help_text="Query parameter of the player URL to read.")
+    response_field = models.CharField(max_length=64, validators=[FIELD_NAME],
+                                      help_text="Form field the value is sent as.")
     rpm = models.PositiveSmallIntegerField("requests per minute", default=6,
                                            validators=[MinValueValidator(1), MaxValueValidator(60)])
     is_active = models.BooleanField("active", default=True)

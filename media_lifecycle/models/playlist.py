@@ -1,10 +1,15 @@
 """Playlist: an ordered list of videos; membership and order changes are playlist updates."""
 
 from django.db import models
+from django.dispatch import Signal
 
 from media_lifecycle.models.ids import playlist_id
 from media_lifecycle.models.tag import Tag
 from media_lifecycle.models.tracking import LifecycleQuerySet, TrackedModel
+
+# Sent with `playlist` and `before` (the video ids before) when replace_videos rewrote the items in bulk, which
+# sends no per-item signals: the lifecycle turns it into one playlist update.
+videos_replaced = Signal()
 
 
 class Playlist(TrackedModel):
@@ -21,6 +26,19 @@ class Playlist(TrackedModel):
 
     def video_ids(self) -> list[str]:
         return list(self.items.order_by("position").values_list("video_id", flat=True))
+
+    def replace_videos(self, video_ids: list[str]) -> None:
+        """Make the playlist hold exactly these videos, in this order (one bulk rewrite, one update event)."""
+        before = self.video_ids()
+        if video_ids == before:
+            return
+        PlaylistItem.objects.filter(playlist=self).delete()
+        PlaylistItem.objects.bulk_create(
+            PlaylistItem(playlist=self, video_id=vid, position=index) for index, vid in enumerate(video_ids)
+        )
+        videos_replaced.send(sender=Playlist, playlist=self, before=before)
+        # The item signals may bump the revision through another instance of this playlist.
+        self.refresh_from_db(fields=["revision", "updated_at"])
 
 
 class PlaylistItem(models.Model):

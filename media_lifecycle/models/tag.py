@@ -3,6 +3,7 @@
 from django.db import models
 
 from media_lifecycle.models.tracking import LifecycleQuerySet
+from media_lifecycle.unit_of_work import unit_of_work
 
 TAG_MAX_LENGTH = 64
 
@@ -20,7 +21,5 @@ class Tag(models.Model):
         return self.name
 
     def delete(self, *args, **kwargs):
-        from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
-
         with unit_of_work():  # the tagged media fire their updates with the tag already gone
             return super().delete(*args, **kwargs)

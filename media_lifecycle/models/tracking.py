@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cms.exceptions import ConflictError
 from media_lifecycle import hooks
+from media_lifecycle.unit_of_work import unit_of_work
 
 BOOKKEEPING_FIELDS = {"revision", "created_at", "updated_at"}
 
@@ -28,8 +29,6 @@ class LifecycleQuerySet(models.QuerySet):
     (a playlist's items, a tag's media) would flush its own event before the rest of the delete had happened."""
 
     def delete(self):
-        from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
-
         if hooks.has_before(self.model._meta.model_name, "delete"):
             for instance in self:  # before anything is written: a Reject leaves the caller's transaction usable
                 hooks.run_before(hooks.Change(action="delete", instance=instance))
@@ -170,8 +169,6 @@ class TrackedModel(models.Model):
         return updated
 
     def delete(self, *args, **kwargs):
-        from media_lifecycle.lifecycle import unit_of_work  # the lifecycle module imports the models
-
         self._before_hooks("delete", {})  # before anything is written, as for saves
         with unit_of_work():  # cascades (playlist items) merge into the one delete event
             return super().delete(*args, **kwargs)

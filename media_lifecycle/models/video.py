@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from media_lifecycle import states
+from media_lifecycle import rules, states
 from media_lifecycle.models.ids import video_id
 from media_lifecycle.models.tag import Tag
 from media_lifecycle.models.tracking import LifecycleQuerySet, TrackedModel
@@ -39,7 +39,8 @@ class Video(TrackedModel):
     description = models.TextField(blank=True)
     status = models.CharField(max_length=12, choices=states.CHOICES, default=states.UPLOADED, db_index=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="videos")
-    source_url = models.URLField("source URL", max_length=2000, blank=True)
+    source_url = models.URLField("source URL", max_length=2000, blank=True, validators=[rules.validate_source_url],
+                                 help_text="A URL the processor fetches the video from (instead of a file).")
     file = models.FileField(upload_to=source_upload_path, max_length=500, blank=True)
     mime_type = models.CharField(max_length=100, blank=True)
     size_bytes = models.BigIntegerField(null=True, blank=True)
@@ -48,6 +49,8 @@ class Video(TrackedModel):
     height = models.PositiveIntegerField(null=True, blank=True)
     format = models.CharField(max_length=32, blank=True)
     processed_url = models.URLField("processed URL", max_length=2000, blank=True)
+    hls_url = models.URLField("HLS URL", max_length=2000, blank=True,
+                              help_text="The adaptive-streaming master playlist, when the processor made one.")
     renditions = models.JSONField(default=list, blank=True)
     thumbnail_url = models.URLField("thumbnail URL", max_length=2000, blank=True,
                                     help_text="Set by processing; an uploaded poster takes precedence.")
@@ -60,7 +63,7 @@ class Video(TrackedModel):
     archived_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="videos")
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, validators=[rules.validate_metadata])
     processing_run = models.PositiveIntegerField(default=0, editable=False)
 
     objects = VideoQuerySet.as_manager()

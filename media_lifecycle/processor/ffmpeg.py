@@ -1,4 +1,5 @@
-"""ffmpeg, as shipped in the imageio-ffmpeg wheel: probe, transcode to H.264 MP4, grab a JPEG thumbnail."""
+"""ffmpeg, as shipped in the imageio-ffmpeg wheel: probe, encode HLS renditions (and plain H.264 MP4), grab a
+JPEG thumbnail."""
 
 import re
 import subprocess
@@ -71,10 +72,41 @@ def probe(path: Path, *, timeout: float) -> Probe:
 
 
 def transcode(source: Path, target: Path, height: int, *, timeout: float) -> None:
-    """H.264/AAC MP4 at `height` lines (width kept in proportion and even), ready for progressive playback."""
+    """H.264/AAC MP4 at `height` lines (width kept in proportion and even), ready for progressive playback: the
+    renditions as they were before the HLS ladder, kept as the baseline `make bench` compares the ladder with."""
     run(["-y", "-i", str(source), "-vf", f"scale=-2:{height}", "-c:v", "libx264", "-preset", "veryfast",
          "-crf", "23", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart",
          str(target)], timeout=timeout)
+
+
+KEYFRAME_SECONDS = 2  # a keyframe every 2 s of media time, whatever the frame rate: aligned across renditions
+SEGMENT_SECONDS = 4  # each HLS segment is two keyframe intervals (SPEC: at most 6 s)
+
+
+@dataclass(frozen=True)
+class HlsRendition:
+    media: Path  # the fragmented MP4: one file, also a progressive download
+    playlist: Path  # its media playlist, addressing segments by byte range
+    master: Path  # a one-variant master playlist: ffmpeg's BANDWIDTH, RESOLUTION and CODECS for it
+
+
+def hls_rendition(source: Path, directory: Path, name: str, height: int, *, timeout: float) -> HlsRendition:
+    """One H.264/AAC encode at `height` lines into a single fragmented MP4 plus its byte-range HLS playlist.
+
+    Keyframes are forced on a fixed clock (no scene-cut keyframes), so every rendition cuts its segments at the
+    same instants and a player can switch between them at any segment boundary. One file serves both HLS and
+    the rendition's MP4 download, so the ladder costs one encode per rendition, as plain MP4 renditions did.
+    """
+    rendition = HlsRendition(directory / f"{name}.mp4", directory / f"{name}.m3u8", directory / f"{name}-master.m3u8")
+    run(["-y", "-i", str(source), "-map", "0:v:0", "-map", "0:a:0?", "-vf", f"scale=-2:{height}",
+         "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+         "-force_key_frames", f"expr:gte(t,n_forced*{KEYFRAME_SECONDS})", "-sc_threshold", "0",
+         "-c:a", "aac", "-b:a", "128k", "-ac", "2",
+         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+         "-hls_segment_type", "fmp4", "-hls_flags", "single_file+independent_segments",
+         "-hls_segment_filename", str(rendition.media), "-master_pl_name", rendition.master.name,
+         str(rendition.playlist)], timeout=timeout)
+    return rendition
 
 
 def thumbnail(source: Path, target: Path, at_seconds: float, *, timeout: float) -> None:

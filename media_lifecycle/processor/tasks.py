@@ -1,7 +1,8 @@
-"""The built-in processor's work, run as a queued task: fetch the source, probe, transcode, thumbnail,
-store the outputs, and call back (signed, through the outbox, so a callback is never lost)."""
+"""The built-in processor's work, run as a queued task: fetch the source, probe, encode the HLS ladder, grab a
+thumbnail, store the outputs, and call back (signed, through the outbox, so a callback is never lost)."""
 
 import logging
+import posixpath
 import re
 import tempfile
 import time
@@ -10,10 +11,11 @@ from pathlib import Path
 import requests
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from media_lifecycle.api.fields import absolute_url
-from media_lifecycle.processor import ffmpeg
+from media_lifecycle.processor import ffmpeg, hls
 from webhooks_app import events, sending
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,16 @@ def _store(local: Path, name: str) -> str:
     return absolute_url(default_storage.url(stored))
 
 
+def _store_file(local: Path, name: str) -> str:
+    """Save a local file; returns the name the storage gave it (it may add a suffix to stay unique)."""
+    with local.open("rb") as handle:
+        return default_storage.save(name, File(handle))
+
+
+def _store_text(text: str, name: str) -> str:
+    return default_storage.save(name, ContentFile(text.encode()))
+
+
 def _remaining(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
@@ -75,21 +87,37 @@ def _remaining(deadline: float) -> float:
     return left
 
 
+def plan(wanted: list[str], source_height: int) -> list[tuple[str, int]]:
+    """(quality, height) of each rendition to make, tallest first: the wanted ones no taller than the source,
+    or the source's own height when none fits (a small source still gets a ladder of one)."""
+    heights = settings.RENDITION_HEIGHTS
+    fitting = sorted({q for q in wanted if q in heights and heights[q] <= source_height}, key=lambda q: -heights[q])
+    even = source_height - source_height % 2
+    return [(q, heights[q]) for q in fitting] or [(f"{even}p", even)]
+
+
 def _transcode(body: dict, source: Path, work: Path, deadline: float) -> dict:
+    """The HLS ladder: one fragmented-MP4 encode per rendition (its MP4 download and its HLS variant at once),
+    their media playlists and a master playlist, all stored side by side so the playlists link relatively."""
     info = ffmpeg.probe(source, timeout=_remaining(deadline))
-    wanted = [q for q in body.get("renditions") or settings.PROCESSING_RENDITIONS if q in settings.RENDITION_HEIGHTS]
-    fitting = sorted({q for q in wanted if settings.RENDITION_HEIGHTS[q] <= info.height},
-                     key=lambda q: -settings.RENDITION_HEIGHTS[q])
-    plan = [(q, settings.RENDITION_HEIGHTS[q]) for q in fitting] or [(f"{info.height}p", info.height)]
-    renditions = []
-    for index, (quality, height) in enumerate(plan):
-        output = work / f"{quality}.mp4"
-        ffmpeg.transcode(source, output, height - height % 2, timeout=_remaining(deadline))
-        url = _store(output, f"processed/{body['videoId']}/{body['jobId']}/{quality}.mp4")
-        renditions.append({"quality": quality, "format": "mp4", "url": url, "size": output.stat().st_size})
-        if index < len(plan) - 1:
-            _call_back(body, {"status": "progress", "progress": round(100 * (index + 1) / len(plan))})
+    steps = plan(body.get("renditions") or settings.PROCESSING_RENDITIONS, info.height)
+    folder = f"processed/{body['videoId']}/{body['jobId']}"
+    renditions, variants = [], []
+    for index, (quality, height) in enumerate(steps):
+        encoded = ffmpeg.hls_rendition(source, work, quality, height, timeout=_remaining(deadline))
+        media = _store_file(encoded.media, f"{folder}/{quality}.mp4")
+        playlist = _store_text(hls.relinked(encoded.playlist.read_text(), posixpath.basename(media)),
+                               f"{folder}/{quality}.m3u8")
+        variant = hls.measured(encoded.master, posixpath.basename(playlist))
+        variants.append(variant)
+        renditions.append({"quality": quality, "format": "mp4", "url": absolute_url(default_storage.url(media)),
+                           "size": encoded.media.stat().st_size, "width": variant.width, "height": variant.height,
+                           "bitrate": variant.average_bandwidth or variant.bandwidth})
+        if index < len(steps) - 1:
+            _call_back(body, {"status": "progress", "progress": round(100 * (index + 1) / len(steps))})
+    master = _store_text(hls.master(variants), f"{folder}/master.m3u8")
     return {"status": "processed", "processedUrl": renditions[0]["url"], "renditions": renditions,
+            "hlsUrl": absolute_url(default_storage.url(master)),
             "duration": round(info.duration, 3), "width": info.width, "height": info.height}
 
 
@@ -120,7 +148,7 @@ def run_job(body: dict) -> dict:
             source = download(body["videoUrl"], work, deadline)
             handler = _transcode if body["task"] == "transcode" else _thumbnail
             result = handler(body, source, work, deadline)
-        except (JobFailed, ffmpeg.FFmpegError) as exc:
+        except (JobFailed, ffmpeg.FFmpegError, hls.PlaylistError) as exc:
             result = {"status": "failed", "errorMessage": str(exc)}
     safe_name = re.sub(r"[^A-Za-z0-9_]", "", str(body.get("jobId")))
     logger.info("Built-in processor: job %s %s", safe_name, result["status"])

@@ -4,6 +4,7 @@
 import pytest
 
 from media_lifecycle.models import Playlist, Tag, Video
+from tests.conftest import fan_out
 from tests.lifecycle.conftest import only, recorded, types
 from webhooks_app.models import Delivery
 
@@ -11,6 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _deliveries_for(webhook) -> list[str]:
+    fan_out()
     return list(Delivery.objects.filter(webhook=webhook).values_list("event__type", flat=True))
 
 

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from media_lifecycle import lifecycle
 from media_lifecycle.models import Livestream, Playlist, PlaylistItem, Tag, Video
+from tests.conftest import fan_out
 from tests.lifecycle.conftest import only, recorded, types
 from webhooks_app.models import Delivery, Event
 
@@ -25,6 +26,7 @@ def test_a_create_rolled_back_with_its_transaction_records_nothing():
 
     assert not Video.objects.exists()
     assert Event.objects.count() == 0
+    fan_out()
     assert Delivery.objects.count() == 0
 
 
@@ -48,6 +50,7 @@ def test_a_top_level_transaction_that_rolls_back_records_nothing():
         raise Boom
 
     assert Event.objects.count() == 0
+    fan_out()
     assert Delivery.objects.count() == 0
 
 
@@ -136,6 +139,7 @@ def test_a_deleted_video_matches_tag_conditions_by_its_last_tags(make_webhook):
     video.delete()
 
     deleted = only("video.deleted", video_id)
+    fan_out()
     assert list(Delivery.objects.filter(webhook=news).values_list("event_id", flat=True)) == [deleted.pk]
     assert not Delivery.objects.filter(webhook=sport).exists()
 

@@ -4,6 +4,7 @@ previous values; a save that changes nothing fires nothing and keeps the revisio
 import pytest
 
 from media_lifecycle.models import Tag, Video
+from tests.conftest import fan_out
 from tests.lifecycle.conftest import recorded, types
 from webhooks_app.models import Event
 
@@ -165,6 +166,7 @@ def test_renaming_a_tag_fires_an_update_for_every_video_that_has_it(video, make_
     assert event.payload["data"]["tags"] == ["breaking"]
     assert event.payload["data"]["previous"] == {"tags": ["news"]}
     assert event.payload["data"]["revision"] == Video.objects.get(pk=video.pk).revision == video.revision + 1
+    fan_out()
     assert not subscriber.deliveries.exists()  # the video no longer has the tag the condition names
 
 

@@ -6,6 +6,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from media_lifecycle.models import Livestream, Playlist, PlaylistItem, ProcessingJob, Video
+from tests.conftest import finished_upload
 from tests.media.conftest import image_bytes, make_published, make_ready, make_video, nothing_written, upload
 from webhooks_app.models import Event, Webhook
 
@@ -141,28 +142,31 @@ def test_reprocess_action_starts_runs_and_reports_videos_without_a_source(admin_
 
 def test_video_created_in_the_admin_with_a_real_clip_is_inspected_and_processed(admin_client, admin_user,
                                                                                 clip_bytes):
+    sent = finished_upload(admin_user, clip_bytes)
+
     answer = admin_client.post(reverse("admin:media_lifecycle_video_add"), {
-        "title": "Admin upload", "description": "", "file": upload("clip.mp4", clip_bytes, "video/mp4"),
-        "source_url": "", "metadata": "{}", **NO_INLINE_FORMS,
+        "title": "Admin upload", "description": "", "upload": sent.pk, "source_url": "", "metadata": "{}",
     })
 
     assert answer.status_code == 302, answer.context["adminform"].form.errors if answer.context else answer
     video = Video.objects.get(title="Admin upload")
     assert (video.mime_type, video.format, video.size_bytes) == ("video/mp4", "mp4", len(clip_bytes))
+    assert video.file.read() == clip_bytes
     assert video.created_by == admin_user
     assert ProcessingJob.objects.filter(video=video).count() == 2
 
 
-def test_video_created_in_the_admin_with_a_non_video_file_shows_a_form_error(admin_client):
+def test_video_created_in_the_admin_with_a_non_video_file_shows_a_form_error(admin_client, admin_user):
+    sent = finished_upload(admin_user, b"plain text, not a movie\n" * 50, "fake.mp4")
+
     with nothing_written():
         answer = admin_client.post(reverse("admin:media_lifecycle_video_add"), {
-            "title": "Fake", "file": upload("fake.mp4", b"plain text, not a movie\n" * 50, "video/mp4"),
-            "source_url": "", "metadata": "{}", **NO_INLINE_FORMS,
+            "title": "Fake", "upload": sent.pk, "source_url": "", "metadata": "{}",
         })
 
     assert answer.status_code == 200
     errors = answer.context["adminform"].form.errors
-    assert "file" in errors and "not a video file" in errors["file"][0]
+    assert "upload" in errors and "not a video file" in errors["upload"][0]
     assert "This is not a video file" in answer.content.decode()
 
 
@@ -356,12 +360,15 @@ def test_media_changelist_and_add_pages_render(admin_client, model):
     assert admin_client.get(reverse(f"admin:media_lifecycle_{model}_add")).status_code == 200
 
 
-def test_livestream_created_in_the_admin_gets_a_masked_stream_key(admin_client):
-    answer = admin_client.post(reverse("admin:media_lifecycle_livestream_add"), {"title": "From the admin"})
+def test_livestream_created_in_the_admin_gets_a_masked_stream_key(admin_client, admin_user):
+    answer = admin_client.post(reverse("admin:media_lifecycle_livestream_add"), {"title": "From the admin"},
+                               follow=True)
 
-    assert answer.status_code == 302
     stream = Livestream.objects.get(title="From the admin")
     assert stream.status == "idle" and stream.stream_key
+    assert stream.created_by == admin_user
+    # The key is shown once, right after saving (as in the API's create answer), with where to publish it
+    assert f"{stream.ingest_url}/{stream.stream_key}" in answer.content.decode()
     page = admin_client.get(reverse("admin:media_lifecycle_livestream_change", args=[stream.pk])).content.decode()
     assert stream.stream_key not in page
 

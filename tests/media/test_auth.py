@@ -219,3 +219,27 @@ def test_delete_permission_alone_does_not_reveal_unpublished_videos(viewer, view
     assert _listed_ids(viewer_api) == {catalogue["published"].pk}
     assert viewer_api.delete(f"/api/videos/{catalogue['uploaded'].pk}/").status_code == 404
     assert Video.objects.filter(pk=catalogue["uploaded"].pk).exists()
+
+
+@pytest.mark.parametrize("header", ["{token}", "Basic c3RhZmY6cHctc3RhZmYtMTIz", "Key {token}", "bearer: {token}",
+                                    "Bearer{token}"])
+def test_an_authorization_header_without_an_accepted_scheme_gets_401_naming_the_schemes(staff, header):
+    token, _ = Token.objects.get_or_create(user=staff)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header.format(token=token.key))
+
+    listing = client.get("/api/videos/")  # public: a silent fallback to anonymous would answer 200
+    write = client.post("/api/videos/", {"title": "x"}, format="json")
+
+    for answer in (listing, write):
+        assert answer.status_code == 401
+        assert "Bearer" in answer.headers["WWW-Authenticate"]
+        assert "Token" in answer.headers["WWW-Authenticate"]
+        assert "'Bearer <token>' or 'Token <token>'" in answer.json()["detail"]
+    assert not Video.objects.exists()
+
+
+def test_an_empty_authorization_header_is_anonymous(api):
+    api.credentials(HTTP_AUTHORIZATION="")
+
+    assert api.get("/api/videos/").status_code == 200

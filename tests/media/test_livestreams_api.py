@@ -223,3 +223,52 @@ def test_scheduled_end_before_start_gets_400_naming_scheduled_end(staff_api):
 
     assert answer.status_code == 400
     assert "scheduled_end" in answer.json()
+
+
+def test_a_livestream_records_by_default_and_knows_who_created_it(staff_api, staff):
+    body = _create(staff_api)
+
+    assert body["record"] is True
+    assert body["created_by"] == staff.username
+    assert Livestream.objects.get(pk=body["id"]).created_by == staff
+    assert _create(staff_api, record=False)["record"] is False
+
+
+def test_created_by_cannot_be_written(staff_api):
+    answer = staff_api.post("/api/livestreams/", {"title": "Launch", "created_by": "someone"}, format="json")
+
+    assert answer.status_code == 400
+    assert "created_by" in answer.json()
+
+
+@pytest.mark.parametrize("key", ["has/slash-in-it-123", "has?query=in-it-123", "has space in it 123",
+                                 "has\u00e9accent-in-it-12"])
+def test_a_stream_key_that_cannot_go_into_an_rtmp_url_gets_400(staff_api, key):
+    with nothing_written():
+        answer = staff_api.post("/api/livestreams/", {"title": "Launch", "stream_key": key}, format="json")
+
+    assert answer.status_code == 400
+    assert "stream_key" in answer.json()
+
+
+def test_a_stream_key_used_by_another_livestream_gets_400(staff_api):
+    _create(staff_api, stream_key="shared-stream-key-123")
+    other = _create(staff_api)
+
+    with nothing_written():
+        created = staff_api.post("/api/livestreams/", {"title": "Again", "stream_key": "shared-stream-key-123"},
+                                 format="json")
+        updated = staff_api.patch(f"/api/livestreams/{other['id']}/", {"stream_key": "shared-stream-key-123"},
+                                  format="json")
+
+    assert created.status_code == 400 and "stream_key" in created.json()
+    assert updated.status_code == 400 and "stream_key" in updated.json()
+
+
+def test_a_stream_key_with_a_nul_byte_gets_400(staff_api):
+    with nothing_written():
+        answer = staff_api.post("/api/livestreams/", {"title": "Launch", "stream_key": "nul\u0000byte-key-12345"},
+                                format="json")
+
+    assert answer.status_code == 400
+    assert "stream_key" in answer.json()

@@ -20,9 +20,9 @@ def admin_client_(staff) -> Client:
 
 
 def job_rows(html: str) -> dict[str, dict[str, str]]:
-    """The processing-job inline's rows, by job id: {column: cell text or HTML}."""
+    """The processing panel's job rows, by job id: {column: cell text or HTML}."""
     rows = {}
-    for row in re.findall(r'<tr class="form-row has_original"\s+id="jobs-\d+">(.*?)</tr>', html, re.S):
+    for row in re.findall(r'<tr class="job-row" id="job-[^"]+">(.*?)</tr>', html, re.S):
         cells = dict(re.findall(r'<td class="field-(\w+)[^"]*">\s*<p>(.*?)</p>', row, re.S))
         rows[cells["id"]] = {name: value.strip() for name, value in cells.items()}
     return rows

@@ -134,9 +134,12 @@ def test_full_loop_ends_ready_published_and_subscriber_hears_every_step(processo
     assert video.published and video.published_at is not None
     assert video.processed_url == "https://cdn.example.com/out/720p.mp4"
     assert video.renditions == [
-        {"quality": "720p", "format": "mp4", "url": "https://cdn.example.com/out/720p.mp4", "size_bytes": 123456},
-        {"quality": "480p", "format": "mp4", "url": "https://cdn.example.com/out/480p.mp4", "size_bytes": 65432},
+        {"quality": "720p", "format": "mp4", "url": "https://cdn.example.com/out/720p.mp4", "size_bytes": 123456,
+         "width": None, "height": None, "bitrate_kbps": None},
+        {"quality": "480p", "format": "mp4", "url": "https://cdn.example.com/out/480p.mp4", "size_bytes": 65432,
+         "width": None, "height": None, "bitrate_kbps": None},
     ]
+    assert video.hls_url == ""  # an external processor that sends no hlsUrl: players use the MP4 renditions
     assert (video.duration_seconds, video.width, video.height) == (12.5, 1280, 720)
     assert video.thumbnail_url == "https://cdn.example.com/out/thumb.jpg"
     assert video.error_message == ""

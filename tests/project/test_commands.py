@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from media_lifecycle.models import Livestream, Playlist, ProcessingJob, Tag, Video
-from tests.conftest import database_url, wait_until
+from tests.conftest import database_url, fan_out, wait_until
 from tests.project.conftest import ReceiverProcess, manage, project_env
 from webhooks_app import events
 from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook, new_secret
@@ -175,6 +175,7 @@ def record(event_type: str = "video.updated") -> Delivery:
     """Record one event for the one webhook, the way the media app does; returns its delivery."""
     with transaction.atomic():
         event = events.record(event_type, {"object": "video", "id": "vid_pruned", "tags": []})
+    fan_out()
     return event.deliveries.get()
 
 
@@ -191,8 +192,9 @@ def finish(delivery: Delivery, status: str) -> Delivery:
 @pytest.fixture
 def history(db):
     """Deliveries 40 and 10 days old, in each final state, plus a pending one and a recent redelivery."""
-    Webhook.objects.create(url="http://127.0.0.1:9/hook", events=["*"])
     now = timezone.now()
+    with time_machine.travel(now - timedelta(days=41), tick=False):  # the webhook existed before every event
+        Webhook.objects.create(url="http://127.0.0.1:9/hook", events=["*"])
     with time_machine.travel(now - timedelta(days=40), tick=False):
         old_succeeded = finish(record(), "succeeded")
         old_failed = finish(record(), "failed")
@@ -221,6 +223,14 @@ def test_prune_history_deletes_finished_deliveries_older_than_the_retention(hist
     assert set(Event.objects.values_list("pk", flat=True)) == {
         history[name].event_id for name in ("old_pending", "redelivered", "recent")}
     assert Delivery.objects.get(pk=history["redelivery"].pk).attempts.count() == 1
+
+
+def test_prune_history_keeps_an_old_event_that_no_worker_fanned_out_yet(db, settings):
+    settings.WEBHOOK_HISTORY_DAYS = 30
+    with time_machine.travel(timezone.now() - timedelta(days=40), tick=False), transaction.atomic():
+        waiting = events.record("video.ready", {"object": "video", "id": "vid_waiting", "tags": []})
+    run("prune_history")
+    assert Event.objects.filter(pk=waiting.pk, fanout_pending=True).exists()
 
 
 def test_prune_history_days_option_overrides_the_setting(history):
@@ -354,3 +364,41 @@ def test_webhook_receiver_refuses_bad_options_without_a_traceback(tmp_path, args
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("secret_given", ["new", "previous"])
+def test_webhook_receiver_explains_both_plain_signatures_during_a_rotation(start_receiver, secret_given,
+                                                                           django_capture_on_commit_callbacks):
+    webhook = Webhook.objects.create(url="http://127.0.0.1:9/", events=["video.ready"], secret=new_secret())
+    previous = webhook.secret
+    current = webhook.rotate_secret()
+    receiver = start_receiver("--secret", current if secret_given == "new" else previous)
+    Webhook.objects.filter(pk=webhook.pk).update(url=receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            event = events.record("video.ready", {"object": "video", "id": "vid_rotated", "tags": []})
+
+    block = request_block(receiver.wait_for(f"webhook-id: {event.pk}"), event.pk)
+
+    assert re.search(r"^  X-Signature-Next: [0-9a-f]{64}$", block, re.M), block
+    assert "Standard Webhooks signature: valid" in block  # it carries a signature for each secret
+    if secret_given == "new":
+        assert "  X-Signature: INVALID for this secret (rotation overlap: it is made with the previous secret)" in block
+        assert "  X-Signature-Next: valid" in block
+    else:
+        assert "  X-Signature: valid" in block
+        assert "  X-Signature-Next: INVALID for this secret (rotation overlap: it is made with the new secret)" in block
+
+
+def test_webhook_receiver_reads_an_absurd_timestamp_without_a_traceback(start_receiver):
+    secret = new_secret()
+    receiver = start_receiver("--secret", secret)
+    body = b'{"id":"evt_nines"}'
+    headers = {**signature_headers([secret], "evt_nines", body), "webhook-timestamp": "9" * 400}
+
+    assert post(receiver.url, body, headers).status_code == 200
+
+    block = request_block(receiver.wait_for("answered 200"), "evt_nines")
+    assert "Standard Webhooks signature: unreadable (webhook-timestamp must be Unix time" in block
+    assert "Traceback" not in receiver.output()

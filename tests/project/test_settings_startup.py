@@ -42,7 +42,6 @@ BAD_CONFIGURATIONS = [
     ("database-url-garbage", {"DATABASE_URL": "garbage"}, "DATABASE_URL"),
     ("database-url-bad-port", {"DATABASE_URL": "postgres://app@db.example.com:port/app"}, "DATABASE_URL"),
     ("admins-not-an-address", {"ADMINS": "ops@example.com,nobody"}, "ADMINS"),
-    ("secret-key-missing", {"DEBUG": "false", "SECRET_KEY": None}, "SECRET_KEY"),
     ("log-level-unknown", {"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
     ("workers-zero", {"WORKER_PROCESSES": "0"}, "WORKER_PROCESSES"),
     ("email-tls-and-ssl", {"EMAIL_USE_TLS": "yes", "EMAIL_USE_SSL": "yes"}, "EMAIL_USE_SSL"),

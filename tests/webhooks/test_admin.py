@@ -5,10 +5,13 @@ import html
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from tests.conftest import fan_out, token_client
 from tests.receiver import Answer
+from webhooks_app import events
 from webhooks_app.models import Delivery, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +67,7 @@ def test_the_change_page_masks_the_secret_and_offers_rotate_and_test(admin_clien
     webhook = make_webhook(receiver.url, events=["video.ready"])
     text = page(admin_client.get(reverse("admin:webhooks_app_webhook_change", args=[webhook.pk])))
     assert webhook.masked_secret in text and webhook.secret not in text
-    assert re.search(r'formaction="{}"[^>]*>Rotate secret'.format(
+    assert re.search(r'href="{}"[^>]*>Rotate secret'.format(
         reverse("admin:webhooks_app_webhook_rotate_secret", args=[webhook.pk])), text)
     assert re.search(r'formaction="{}"[^>]*>Send test event'.format(
         reverse("admin:webhooks_app_webhook_send_test", args=[webhook.pk])), text)
@@ -96,11 +99,36 @@ def test_a_get_on_the_buttons_changes_nothing(admin_client, make_webhook, receiv
     assert Webhook.objects.get().secret == webhook.secret
 
 
+def test_rotate_secret_asks_first_and_explains_the_overlap(admin_client, make_webhook, receiver):
+    webhook = make_webhook(receiver.url, events=["video.ready"])
+
+    shown = admin_client.get(reverse("admin:webhooks_app_webhook_rotate_secret", args=[webhook.pk]))
+    unconfirmed = admin_client.post(reverse("admin:webhooks_app_webhook_rotate_secret", args=[webhook.pk]))
+
+    assert shown.status_code == unconfirmed.status_code == 200
+    text = page(shown)
+    assert "For 24 hours both secrets sign" in text
+    assert "the new secret's first" in text and "then the old one's" in text
+    assert "<code>X-Signature</code>" in text and "<strong>previous</strong>" in text
+    assert "<code>X-Signature-Next</code> header carries the signature made with the new secret" in text
+    assert 'name="confirm"' in text and webhook.masked_secret in text and webhook.secret not in text
+    assert Webhook.objects.get().secret == webhook.secret
+
+
+def test_rotating_again_within_the_overlap_warns_that_it_ends_the_earlier_one(admin_client, make_webhook, receiver):
+    webhook = make_webhook(receiver.url, events=["video.ready"])
+    webhook.rotate_secret()
+
+    text = page(admin_client.get(reverse("admin:webhooks_app_webhook_rotate_secret", args=[webhook.pk])))
+
+    assert "An earlier rotation is still in its overlap" in text
+
+
 def test_the_rotate_secret_button_rotates_and_shows_the_new_secret_once(admin_client, make_webhook, receiver):
     webhook = make_webhook(receiver.url, events=["video.ready"])
     old = webhook.secret
     response = admin_client.post(reverse("admin:webhooks_app_webhook_rotate_secret", args=[webhook.pk]),
-                                 follow=True)
+                                 {"confirm": "Yes, rotate the secret"}, follow=True)
     webhook.refresh_from_db()
     assert webhook.secret != old and webhook.previous_secret == old
     assert webhook.signing_secrets() == [webhook.secret, old]
@@ -172,3 +200,82 @@ def test_the_enable_action_clears_the_reason_and_the_failure_count(admin_client,
                       {"action": "enable", "_selected_action": [webhook.pk]})
     webhook.refresh_from_db()
     assert (webhook.is_active, webhook.disabled_reason, webhook.consecutive_failures) == (True, "", 0)
+
+
+def test_the_delivery_page_has_a_redeliver_button_that_queues_a_new_series(admin_client, make_webhook, receiver,
+                                                                           publish,
+                                                                           django_capture_on_commit_callbacks):
+    make_webhook(receiver.url, events=["video.ready"])
+    event = publish("video.ready")
+    delivery = Delivery.objects.get(event=event)
+    button = reverse("admin:webhooks_app_delivery_redeliver", args=[delivery.pk])
+    assert f'action="{button}"' in page(admin_client.get(reverse("admin:webhooks_app_delivery_change",
+                                                                 args=[delivery.pk])))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(button)
+
+    fresh = Delivery.objects.filter(event=event).exclude(pk=delivery.pk).get()
+    assert response.status_code == 302
+    assert response.url == reverse("admin:webhooks_app_delivery_change", args=[fresh.pk])
+    first, second = receiver.wait_for(2)
+    assert second.body == first.body and second.header("webhook-id") == event.id
+    assert admin_client.get(button).status_code == 405
+
+
+def test_a_pending_delivery_offers_no_redeliver_yet(admin_client, make_webhook):
+    make_webhook("http://127.0.0.1:9/hook", events=["video.ready"])
+    events.record("video.ready", {"object": "video", "id": "vid_x"})
+    fan_out()
+    delivery = Delivery.objects.get()
+
+    text = page(admin_client.get(reverse("admin:webhooks_app_delivery_change", args=[delivery.pk])))
+    answer = admin_client.post(reverse("admin:webhooks_app_delivery_redeliver", args=[delivery.pk]), follow=True)
+
+    assert "Redeliver (after it finishes)" in text
+    assert "still pending" in page(answer)
+    assert Delivery.objects.count() == 1
+
+
+def _staff_with(django_user_model, *codenames: str):
+    user = django_user_model.objects.create_user("operator", password="pw-operator-123", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="webhooks_app",
+                                                         codename__in=codenames))
+    return user
+
+
+@pytest.mark.parametrize("codenames, allowed", [(("view_delivery", "view_webhook"), False),
+                                                (("view_delivery", "change_delivery", "view_webhook"), True)])
+def test_redeliver_needs_the_same_permission_in_the_admin_and_the_api(django_user_model, client, make_webhook,
+                                                                      receiver, publish, codenames, allowed):
+    make_webhook(receiver.url, events=["video.ready"])
+    delivery = Delivery.objects.get(event=publish("video.ready"))
+    user = _staff_with(django_user_model, *codenames)
+    client.force_login(user)
+
+    by_admin = client.post(reverse("admin:webhooks_app_delivery_redeliver", args=[delivery.pk]))
+    by_api = token_client(user).post(f"/api/deliveries/{delivery.pk}/redeliver/")
+    action_form = client.get(reverse("admin:webhooks_app_delivery_changelist")).context["action_form"]
+    actions = action_form.fields["action"].choices if action_form else []
+
+    assert (by_admin.status_code == 302, by_api.status_code == 201) == (allowed, allowed)
+    assert (by_admin.status_code == 403, by_api.status_code == 403) == (not allowed, not allowed)
+    assert any(name == "redeliver" for name, _label in actions) == allowed
+
+
+@pytest.mark.parametrize("codenames, allowed", [(("view_webhook",), False), (("view_webhook", "change_webhook"), True)])
+def test_rotate_and_test_need_the_same_permission_in_the_admin_and_the_api(django_user_model, client, make_webhook,
+                                                                           receiver, codenames, allowed):
+    webhook = make_webhook(receiver.url, events=["video.ready"])
+    user = _staff_with(django_user_model, *codenames)
+    client.force_login(user)
+    api = token_client(user)
+
+    admin_rotate = client.post(reverse("admin:webhooks_app_webhook_rotate_secret", args=[webhook.pk]),
+                               {"confirm": "yes"})
+    api_rotate = api.post(f"/api/webhooks/{webhook.pk}/rotate-secret/", {}, format="json")
+    admin_test = client.post(reverse("admin:webhooks_app_webhook_send_test", args=[webhook.pk]))
+    api_test = api.post(f"/api/webhooks/{webhook.pk}/test/", {}, format="json")
+
+    codes = [admin_rotate.status_code, api_rotate.status_code, admin_test.status_code, api_test.status_code]
+    assert codes == ([302, 200, 302, 200] if allowed else [403, 403, 403, 403])

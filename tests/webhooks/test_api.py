@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.receiver import Answer
 from tests.webhooks.conftest import video
-from webhooks_app import events
+from webhooks_app import events, relay
 from webhooks_app.models import Delivery, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -351,15 +351,20 @@ def test_the_event_log_shows_the_resource_it_is_about(staff_api):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_test_action_makes_the_first_attempt_itself_even_when_workers_wake_at_once(staff_api, receiver,
-                                                                                       settings):
+def test_a_test_event_is_one_attempt_shown_at_once_and_never_retried(staff_api, receiver, settings):
     # Given: a retry would be due at once, and the commit's wake-up drains inline (a worker that is quick)
-    settings.WEBHOOK_RETRY_SCHEDULE = [0.0]
+    settings.WEBHOOK_RETRY_SCHEDULE = [0.0, 0.0]
     webhook = Webhook.objects.create(url=receiver.url, events=["video.ready"])
-    receiver.answer(Answer(500, b"first"))
+    receiver.always(Answer(500, b"first"))
     # When: "send test event"
     body = staff_api.post(f"/api/webhooks/{webhook.pk}/test/", {}, format="json").json()
-    # Then: the answer holds the first attempt, made by this request, and nobody else sent it meanwhile
+    # Then: the answer holds the one attempt, made by this request; it failed for good and is not retried
     assert [(a["number"], a["status_code"]) for a in body["attempts"]] == [(1, 500)]
-    assert body["status"] == "pending"
+    assert body["status"] == "failed" and body["next_attempt_at"] is None
+    relay.drain()
     assert len(receiver.requests) == 1
+    webhook.refresh_from_db()
+    assert webhook.consecutive_failures == 0 and webhook.is_active  # a test says nothing about the webhook's health
+    # and clicking again is a new attempt
+    again = staff_api.post(f"/api/webhooks/{webhook.pk}/test/", {}, format="json").json()
+    assert again["id"] != body["id"] and len(receiver.requests) == 2

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests.receiver import Answer
 from tests.webhooks.conftest import video
-from webhooks_app import events, relay
+from webhooks_app import events, fanout, relay
 from webhooks_app.admin import FAILED_COUNT, SUCCEEDED_COUNT
 from webhooks_app.api.views import _with_last_delivery
 from webhooks_app.models import HISTORY, Delivery, Webhook, untried
@@ -21,6 +21,7 @@ def two_webhooks(make_webhook):
 def recorded(count: int) -> list[Delivery]:
     """`count` events for every webhook, left unsent: their deliveries are all untried."""
     made = [events.record("video.ready", video()).pk for _ in range(count)]
+    fanout.expand_due()
     return list(Delivery.objects.filter(event__in=made).order_by("id"))
 
 
@@ -40,9 +41,10 @@ def test_a_recorded_delivery_is_untried_and_leaves_that_state_with_its_first_att
     webhook = make_webhook(receiver.url)
     with transaction.atomic():
         event = events.record("video.ready", video())
-        delivery = Delivery.objects.get(event=event, webhook=webhook)
-        assert Delivery.objects.filter(untried(), pk=delivery.pk).exists()
-        assert not Delivery.objects.filter(HISTORY, pk=delivery.pk).exists()
+    fanout.expand_due()  # the worker's fan-out, after the commit
+    delivery = Delivery.objects.get(event=event, webhook=webhook)
+    assert Delivery.objects.filter(untried(), pk=delivery.pk).exists()
+    assert not Delivery.objects.filter(HISTORY, pk=delivery.pk).exists()
     relay.drain()  # the real relay: one attempt, answered 500, a retry an hour away
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempt_count) == ("pending", 1) and len(receiver.requests) == 1
@@ -52,6 +54,7 @@ def test_a_recorded_delivery_is_untried_and_leaves_that_state_with_its_first_att
 
 def test_a_webhooks_deliveries_are_all_found_whatever_their_state(two_webhooks, staff_api, admin_client):
     mine, other = two_webhooks
+    fanout.expand_due()
     Delivery.objects.all().delete()  # the user.created events of the signed-in accounts
     rows = recorded(len(STATES))
     for delivery, state in zip([d for d in rows if d.webhook_id == mine.pk], STATES, strict=True):
@@ -94,6 +97,7 @@ def test_webhook_reads_use_the_history_index(two_webhooks, query):
 
 def test_the_delivery_admin_filters_by_webhook_tried_or_not(two_webhooks, admin_client):
     mine, other = two_webhooks
+    fanout.expand_due()
     Delivery.objects.all().delete()  # the user.created events of the signed-in account
     rows = recorded(2)
     tried = next(d for d in rows if d.webhook_id == mine.pk)

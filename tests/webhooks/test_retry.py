@@ -75,6 +75,13 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
     assert retry.parse_retry_after(format_datetime(now - timedelta(seconds=90), usegmt=True), now) == 0
 
 
-@pytest.mark.parametrize("value", [None, "", "soon", "-5", "1.5", "Tue, 99 Foo 2026"])
+@pytest.mark.parametrize("value", [None, "", "soon", "-5", "1.5", "Tue, 99 Foo 2026", "\u00b2", "1\u00b9",
+                                   "Mon, 01 Jan 99999 00:00:00 GMT"])
 def test_an_unreadable_retry_after_is_ignored(value):
     assert retry.parse_retry_after(value, datetime(2026, 11, 22, tzinfo=UTC)) is None
+
+
+@pytest.mark.parametrize("value", ["9" * 400, "Fri, 31 Dec 9999 23:59:59 -2359"])
+def test_an_absurdly_distant_retry_after_waits_at_most_the_cap(value):
+    waited = retry.parse_retry_after(value, datetime(2026, 11, 22, tzinfo=UTC))
+    assert retry.next_delay(1, SCHEDULE, 0, status_code=503, retry_after=waited) == retry.RETRY_AFTER_CAP

@@ -63,10 +63,32 @@ def test_during_rotation_the_new_signature_comes_first_and_both_verify():
     first, second = headers["webhook-signature"].split(" ")
     assert first == signing.standard_signature(new, "evt_1", 1_795_000_000, BODY)
     assert second == signing.standard_signature(old, "evt_1", 1_795_000_000, BODY)
-    assert headers["X-Signature"] == signing.plain_signature(new, BODY)
     now = datetime.fromtimestamp(1_795_000_000, UTC)
     for secret in (old, new):
         assert signing.verify(secret, headers, BODY, now=now.timestamp()) == "standard-webhooks"
+
+
+def test_during_rotation_x_signature_keeps_the_previous_secret_and_x_signature_next_carries_the_new_one():
+    old, new = PLAIN, WHSEC
+    headers = signing.signature_headers([new, old], "evt_1", BODY)
+    assert headers["X-Signature"] == signing.plain_signature(old, BODY)
+    assert headers["X-Signature-Next"] == signing.plain_signature(new, BODY)
+
+
+def test_without_a_rotation_there_is_no_x_signature_next():
+    headers = signing.signature_headers([WHSEC], "evt_1", BODY)
+    assert headers["X-Signature"] == signing.plain_signature(WHSEC, BODY)
+    assert "X-Signature-Next" not in headers
+
+
+@pytest.mark.parametrize("stamp", ["9" * 400, "1" * 13, "-1000000", "+1000000", "1_000_000", "1e6", "١٠٠٠٠٠٠",
+                                   "1000000.5", "0x10", "", " "])
+def test_a_webhook_timestamp_that_is_not_plain_unix_seconds_is_a_signature_error(stamp):
+    headers = {**signing.signature_headers([PLAIN], "evt_1", BODY, timestamp=1_000_000), "webhook-timestamp": stamp}
+    if not stamp.strip():
+        headers["X-Signature"] = "0" * 64  # an empty timestamp falls back to the plain scheme, which must fail
+    with pytest.raises(signing.SignatureError):
+        signing.verify(PLAIN, headers, BODY, now=1_000_000)
 
 
 def test_the_reference_library_accepts_either_secret_while_both_sign():

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from tests.receiver import Answer
 from tests.webhooks.conftest import video
-from webhooks_app import events, relay
+from webhooks_app import events, fanout, relay
 from webhooks_app.models import Delivery
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +25,10 @@ def clock():
 
 
 def record() -> Delivery:
+    """Record an event and fan it out, as a worker does after the commit."""
     with transaction.atomic():
         event = events.record("video.ready", video())
+    fanout.expand_due()
     return Delivery.objects.get(event=event)
 
 

@@ -5,8 +5,10 @@ import hmac
 import json
 import re
 import time
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -77,7 +79,8 @@ def test_signatures_of_a_plain_secret_verify_on_the_bytes_received(receiver, mak
         StandardWebhook(PLAIN_SECRET.upper().encode()).verify(request.body, request.headers)
 
 
-def test_after_rotation_both_secrets_verify_and_x_signature_uses_the_new_one(receiver, make_webhook, publish):
+def test_after_rotation_x_signature_keeps_the_old_secret_and_x_signature_next_carries_the_new(receiver, make_webhook,
+                                                                                              publish):
     webhook = make_webhook(receiver.url, secret=PLAIN_SECRET)
     new_secret = webhook.rotate_secret()
     publish()
@@ -86,7 +89,20 @@ def test_after_rotation_both_secrets_verify_and_x_signature_uses_the_new_one(rec
     assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
     StandardWebhook(new_secret).verify(request.body, request.headers)
     StandardWebhook(PLAIN_SECRET.encode()).verify(request.body, request.headers)
+    # A plain-HMAC verifier still holding the old secret keeps working; one that switched reads X-Signature-Next.
+    assert request.header("X-Signature") == x_signature(PLAIN_SECRET, request.body)
+    assert request.header("X-Signature-Next") == x_signature(new_secret, request.body)
+
+
+def test_when_the_rotation_overlap_ends_x_signature_uses_the_new_secret_alone(receiver, make_webhook, publish):
+    webhook = make_webhook(receiver.url, secret=PLAIN_SECRET)
+    new_secret = webhook.rotate_secret()
+    with time_machine.travel(webhook.previous_secret_expires_at + timedelta(seconds=1), tick=False):
+        publish()
+        (request,) = receiver.wait_for(1)
     assert request.header("X-Signature") == x_signature(new_secret, request.body)
+    assert request.header("X-Signature-Next") is None
+    assert len(request.header("webhook-signature").split(" ")) == 1
 
 
 def test_retries_send_the_same_bytes_and_webhook_id(receiver, make_webhook, publish, settings):

@@ -14,8 +14,8 @@ from django_q.conf import Conf
 from tests.conftest import wait_until
 from tests.receiver import Answer
 from tests.webhooks.conftest import video
-from webhooks_app import events, tasks
-from webhooks_app.models import Delivery, Webhook
+from webhooks_app import events, wakeups
+from webhooks_app.models import Delivery, Event, Webhook
 
 pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
 
@@ -25,8 +25,9 @@ def record(event_type: str = "video.ready") -> str:
         return events.record(event_type, video()).id
 
 
-def status_of(event_id: str) -> str:
-    return Delivery.objects.get(event_id=event_id).status
+def status_of(event_id: str) -> str | None:
+    """The status of the event's one delivery, None until a worker has fanned the event out."""
+    return Delivery.objects.filter(event_id=event_id).values_list("status", flat=True).first()
 
 
 def wait_for_start(worker, timeout: float = 20.0) -> float:
@@ -89,25 +90,27 @@ def test_two_workers_send_each_event_exactly_once(receiver, start_worker, broker
     assert set(Delivery.objects.values_list("attempt_count", flat=True)) == {1}
 
 
-def test_an_event_committed_while_the_broker_is_down_is_delivered_later(receiver, start_worker, broker_wakeups,
-                                                                        monkeypatch, caplog):
+def test_an_event_whose_wake_up_reached_no_worker_is_delivered_by_the_next_worker(receiver, start_worker,
+                                                                                  broker_wakeups):
     Webhook.objects.create(url=receiver.url, events=["*"])
-    # Given: wake-ups go to a Redis broker that nobody listens on
-    monkeypatch.setattr(Conf, "BROKER_CLASS", None)
-    monkeypatch.setattr(Conf, "ORM", None)
-    monkeypatch.setattr(Conf, "DJANGO_REDIS", None)
-    monkeypatch.setattr(Conf, "REDIS", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(tasks, "_broker", None)  # forget the broker this process made from the real settings
-    # When: an event commits
-    with caplog.at_level(logging.WARNING, logger="webhooks_app.tasks"):
-        event_id = record("video.published")
-    # Then: the commit stands, the wake-up failed, and nothing was sent yet
-    assert "Could not reach the task broker" in caplog.text
-    assert status_of(event_id) == Delivery.Status.PENDING
+    # Given: an event committed while no worker runs, so its wake-up (NOTIFY or PUBLISH, if any) is lost
+    event_id = record("video.published")
+    assert Event.objects.get(pk=event_id).fanout_pending
     assert receiver.requests == []
-    monkeypatch.undo()
+    # When: a worker starts; Then: it finds the event by polling, fans it out and delivers it
     start_worker()
     (request,) = receiver.wait_for(1, timeout=20)
     assert request.header("webhook-id") == event_id
     assert json.loads(request.body)["type"] == "video.published"
     wait_until(lambda: status_of(event_id) == Delivery.Status.SUCCEEDED)
+
+
+def test_a_failed_wake_up_is_logged_and_loses_nothing(settings, caplog, monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", False)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nobody listens there
+    monkeypatch.setattr(wakeups, "_redis", None)
+    monkeypatch.setattr(wakeups, "mode", lambda: "redis")  # as on SQLite with Redis, whatever this run's database
+    with caplog.at_level(logging.WARNING, logger="webhooks_app.wakeups"):
+        event_id = record("video.published")
+    assert "Could not wake the workers" in caplog.text
+    assert Event.objects.get(pk=event_id).fanout_pending  # committed, waiting for a worker's poll

@@ -3,7 +3,11 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from cms.datetimes import InstantField
+from cms.parsers import StorableJSONField
+from cms.serializers import StrictFieldsMixin, StrictSerializer
 from webhooks_app import catalog
+from webhooks_app.headers import MaskedValueError, keep_masked, masked
 from webhooks_app.models import (
     Delivery,
     DeliveryAttempt,
@@ -29,18 +33,30 @@ def _django(validator):
     return run
 
 
+class RuleField(StorableJSONField):
+    """A JSON value (no unstorable strings) checked and normalised by one of the model's rules (the admin's form
+    calls the same rule), so both store the same value: `["video.created", "video.created"]` is stored once,
+    `" news "` as `"news"`."""
+
+    def __init__(self, rule, **kwargs):
+        self.rule = rule
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return _django(self.rule)(super().to_internal_value(data))
+
+
 class LastDeliverySerializer(serializers.Serializer):
     success = serializers.BooleanField()
     status_code = serializers.IntegerField(allow_null=True)
     timestamp = serializers.DateTimeField()
 
 
-class WebhookSerializer(serializers.ModelSerializer):
-    url = serializers.CharField(max_length=2000, validators=[_django(validate_target_url)])
-    events = serializers.JSONField(validators=[_django(validate_events)],
-                                   help_text='Event names from the catalog, or ["*"].')
-    tags = serializers.JSONField(required=False, validators=[_django(validate_tags)])
-    headers = serializers.JSONField(required=False, validators=[_django(validate_headers)])
+class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    url = serializers.URLField(max_length=2000, validators=[_django(validate_target_url)])
+    events = RuleField(validate_events, help_text='Event names from the catalog, or ["*"].')
+    tags = RuleField(validate_tags, required=False)
+    headers = RuleField(validate_headers, required=False)
     secret = serializers.CharField(required=False, validators=[_django(validate_secret)],
                                    help_text="16–128 characters; generated (whsec_…) when omitted. "
                                              "Shown in full only in the create and rotate answers.")
@@ -54,20 +70,28 @@ class WebhookSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "disabled_reason", "created_at", "updated_at"]
 
     reveal_secret = False
+    reveal_headers = False  # credential-like header values are shown only in the create answer
+
+    def refused_fields(self, data) -> dict:
+        errors = {}
+        for name in SERVER_OWNED & set(data.keys()):
+            if self.instance is None or data[name] != self.to_representation(self.instance).get(name):
+                errors[name] = [f"{name} is set by the server and cannot be written."]
+        if self.instance is not None and "secret" in data and data["secret"] != self.instance.masked_secret:
+            errors["secret"] = ["Use POST /api/webhooks/{id}/rotate-secret/ to change the secret."]
+        return errors
 
     def to_internal_value(self, data):
-        if hasattr(data, "keys"):
-            errors = {name: ["Unknown field."] for name in data.keys() if name not in self.fields}
-            for name in SERVER_OWNED & set(data.keys()):
-                if self.instance is None or data[name] != self.to_representation(self.instance).get(name):
-                    errors[name] = [f"{name} is set by the server and cannot be written."]
-            if self.instance is not None and "secret" in data and data["secret"] != self.instance.masked_secret:
-                errors["secret"] = ["Use POST /api/webhooks/{id}/rotate-secret/ to change the secret."]
-            if errors:
-                raise serializers.ValidationError(errors)
-            if self.instance is not None and "secret" in data:  # the masked secret echoed back (GET, edit, PUT)
-                data = data.copy()
-                data.pop("secret")
+        if self.instance is not None and hasattr(data, "keys") and "secret" in data \
+                and data["secret"] == self.instance.masked_secret:  # the masked secret echoed (GET, edit, PUT)
+            data = data.copy()
+            data.pop("secret")
+        if hasattr(data, "keys") and isinstance(data.get("headers"), dict):
+            try:  # masked credential values echoed back keep the stored ones
+                merged = keep_masked(data["headers"], self.instance.headers if self.instance else {})
+            except MaskedValueError as exc:
+                raise serializers.ValidationError({"headers": [str(exc)]}) from None
+            data = {**data, "headers": merged}
         return super().to_internal_value(data)
 
     def get_last_delivery(self, webhook) -> dict | None:
@@ -79,6 +103,7 @@ class WebhookSerializer(serializers.ModelSerializer):
     def to_representation(self, webhook):
         data = super().to_representation(webhook)
         data["secret"] = webhook.secret if self.reveal_secret else webhook.masked_secret
+        data["headers"] = webhook.headers if self.reveal_headers else masked(webhook.headers or {})
         return data
 
     def update(self, webhook, validated_data):
@@ -89,15 +114,24 @@ class WebhookSerializer(serializers.ModelSerializer):
 
 
 class RevealedWebhookSerializer(WebhookSerializer):
+    """The create answer: the secret and every header value in clear, this once."""
+
+    reveal_secret = True
+    reveal_headers = True
+
+
+class RotatedWebhookSerializer(WebhookSerializer):
+    """The rotate answer: the new secret in clear; credential headers stay masked."""
+
     reveal_secret = True
 
 
-class RotateSecretSerializer(serializers.Serializer):
+class RotateSecretSerializer(StrictSerializer):
     secret = serializers.CharField(required=False, validators=[_django(validate_secret)],
                                    help_text="The new secret; generated when omitted.")
 
 
-class TestEventSerializer(serializers.Serializer):
+class TestEventSerializer(StrictSerializer):
     type = serializers.CharField(required=False, help_text="A catalog event to send an example of.")
 
     def validate_type(self, value: str) -> str:
@@ -107,9 +141,9 @@ class TestEventSerializer(serializers.Serializer):
         return value
 
 
-class ReplaySerializer(serializers.Serializer):
-    since = serializers.DateTimeField()
-    until = serializers.DateTimeField(required=False)
+class ReplaySerializer(StrictSerializer):
+    since = InstantField()
+    until = InstantField(required=False)
     types = serializers.ListField(child=serializers.CharField(), required=False)
 
     def validate_types(self, value):
@@ -142,8 +176,8 @@ class DeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Delivery
-        fields = ["id", "event", "webhook", "status", "attempt_count", "next_attempt_at", "last_status_code",
-                  "last_error", "created_at", "completed_at"]
+        fields = ["id", "event", "webhook", "channel", "hook", "status", "attempt_count", "next_attempt_at",
+                  "last_status_code", "last_error", "created_at", "completed_at"]
 
 
 class DeliveryDetailSerializer(DeliverySerializer):

@@ -8,14 +8,16 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
+from cms.datetimes import InstantFilter
 from cms.permissions import StaffModelActionPermission
-from webhooks_app import conditions, events, relay
+from webhooks_app import conditions, events, permissions, relay
 from webhooks_app.api.serializers import (
     DeliveryDetailSerializer,
     DeliverySerializer,
     EventSerializer,
     ReplaySerializer,
     RevealedWebhookSerializer,
+    RotatedWebhookSerializer,
     RotateSecretSerializer,
     TestEventSerializer,
     WebhookSerializer,
@@ -42,17 +44,19 @@ def _with_last_delivery(queryset):
 
 class DeliveryFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Delivery.Status.choices)
+    channel = django_filters.ChoiceFilter(choices=[("webhook", "webhook"), ("hook", "hook")],
+                                          help_text="webhook: HTTP deliveries; hook: code hooks' runs.")
 
     class Meta:
         model = Delivery
-        fields = ["status"]
+        fields = ["status", "channel"]
 
 
 class WebhookViewSet(viewsets.ModelViewSet):
     serializer_class = WebhookSerializer
     permission_classes = [StaffModelActionPermission]
     lookup_value_regex = ID_PATTERN
-    action_perms = {"deliveries": "view"}
+    action_perms = {**permissions.ACTION_PERMS, "deliveries": "view"}  # the admin's buttons use the same rule
 
     def get_queryset(self):
         return _with_last_delivery(Webhook.objects.all())
@@ -76,7 +80,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
 
     test.unit_of_work_exempt = True  # the event must be committed before it is sent, within this request
 
-    @extend_schema(request=RotateSecretSerializer, responses=RevealedWebhookSerializer)
+    @extend_schema(request=RotateSecretSerializer, responses=RotatedWebhookSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         """A new secret; the old one keeps signing beside it for 24 hours."""
@@ -84,7 +88,7 @@ class WebhookViewSet(viewsets.ModelViewSet):
         body = RotateSecretSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         webhook.rotate_secret(body.validated_data.get("secret"))
-        return Response(RevealedWebhookSerializer(self.get_queryset().get(pk=webhook.pk)).data)
+        return Response(RotatedWebhookSerializer(self.get_queryset().get(pk=webhook.pk)).data)
 
     @extend_schema(responses=DeliverySerializer(many=True), filters=True)
     @action(detail=True, methods=["get"])
@@ -130,10 +134,12 @@ class WebhookViewSet(viewsets.ModelViewSet):
 class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [StaffModelActionPermission]
     lookup_value_regex = ID_PATTERN
+    action_perms = permissions.ACTION_PERMS  # redeliver needs change, in the admin too
     filterset_class = DeliveryFilter
 
     def get_queryset(self):
-        queryset = Delivery.objects.filter(webhook__isnull=False).select_related("event")
+        # Webhook deliveries and code hooks' runs; processing requests and callbacks are internal.
+        queryset = Delivery.objects.filter(Q(webhook__isnull=False) | Q(channel="hook")).select_related("event")
         if self.action != "list":
             queryset = queryset.prefetch_related("attempts")
         return queryset
@@ -154,8 +160,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
 
 class EventFilter(django_filters.FilterSet):
     type = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte",
-                                             label="ISO 8601 time; events at or after it")
+    since = InstantFilter(field_name="timestamp", lookup_expr="gte", label="ISO 8601 time; events at or after it")
 
     class Meta:
         model = Event

@@ -1,4 +1,5 @@
-"""`python manage.py rundev`: the web server and `runworker` as one foreground process group (make run)."""
+"""`python manage.py rundev`: the web server, `runworker` and the RTMP media server (`runmediaserver`, when
+nginx-rtmp is installed) as one foreground process group (make run)."""
 
 import signal
 import subprocess
@@ -8,18 +9,27 @@ import urllib.request
 
 from django.core.management.base import BaseCommand
 
+from media_lifecycle.ingest import mediaserver
+
 ADDRESS = "127.0.0.1:8000"
 
 
 class Command(BaseCommand):
-    help = "Runs `runserver 127.0.0.1:8000` and `runworker` together; Ctrl-C stops both."
+    help = "Runs `runserver 127.0.0.1:8000`, `runworker` and `runmediaserver` together; Ctrl-C stops them all."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default=ADDRESS, help=f"The web server's address (default: {ADDRESS}).")
+
+    def handle(self, *args, addr: str = ADDRESS, **options):
         python = sys.executable
-        web = subprocess.Popen([python, "manage.py", "runserver", ADDRESS])
-        self._wait_for_web(web)
+        web = subprocess.Popen([python, "manage.py", "runserver", addr])
+        self._wait_for_web(web, addr)
         worker = subprocess.Popen([python, "manage.py", "runworker"])
         children = [web, worker]
+        if mediaserver.installation() is not None:
+            children.append(subprocess.Popen([python, "manage.py", "runmediaserver", "--app-url", f"http://{addr}"]))
+        else:
+            self.stdout.write(mediaserver.MISSING)  # one line: how to get live ingest; the rest runs
 
         def stop(signum, frame):
             for child in children:
@@ -28,7 +38,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        self.stdout.write(f"Web on http://{ADDRESS}/ and the worker are running; Ctrl-C stops both.")
+        self.stdout.write(f"Web on http://{addr}/, the worker{' and the media server' if len(children) > 2 else ''}"
+                          " are running; Ctrl-C stops them.")
+        self.stdout.flush()
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
@@ -43,12 +55,12 @@ class Command(BaseCommand):
         if failed:
             sys.exit(1)
 
-    def _wait_for_web(self, web: subprocess.Popen, seconds: float = 30) -> None:
+    def _wait_for_web(self, web: subprocess.Popen, addr: str, seconds: float = 30) -> None:
         """Start the worker once the web server answers, so its first processing request finds it."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and web.poll() is None:
             try:
-                urllib.request.urlopen(f"http://{ADDRESS}/admin/login/", timeout=1).close()  # noqa: S310
+                urllib.request.urlopen(f"http://{addr}/admin/login/", timeout=1).close()  # noqa: S310
                 return
             except OSError:
                 time.sleep(0.3)

@@ -11,9 +11,9 @@ from django.core.files import File
 from django.core.management.base import BaseCommand
 from rest_framework.authtoken.models import Token
 
-from media_lifecycle.lifecycle import unit_of_work
 from media_lifecycle.models import Livestream, Playlist, PlaylistItem, Tag, Video
 from media_lifecycle.processor import ffmpeg
+from media_lifecycle.unit_of_work import unit_of_work
 
 DEMO_USER = "admin"
 PASSWORD_FILE = "demo_password"
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         if existing is not None:
             return existing
         password = secrets.token_urlsafe(12)
-        user = users.objects.create_superuser(DEMO_USER, "admin@example.com", password)
+        user = users.objects.create_superuser(DEMO_USER, settings.DEMO_ADMIN_EMAIL, password)
         path = Path(settings.VAR_DIR) / PASSWORD_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(password + "\n")

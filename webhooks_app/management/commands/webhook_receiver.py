@@ -1,5 +1,6 @@
 """`python manage.py webhook_receiver [--port N] [--secret S] [--status CODE]`: a local subscriber for trying
-MediaHooks out. It serves on 127.0.0.1, prints each incoming webhook and checks both of its signatures."""
+MediaHooks out. It serves on 127.0.0.1, prints each incoming webhook and checks its signatures (Standard Webhooks,
+X-Signature, and X-Signature-Next while a rotated secret overlaps the new one)."""
 
 import json
 import threading
@@ -11,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from django.core.management.base import BaseCommand, CommandError
 
-from webhooks_app.signing import plain_signature, same, standard_signature
+from webhooks_app.signing import SignatureError, parse_timestamp, plain_signature, same, standard_signature
 
 TOLERANCE = 300
 
@@ -22,20 +23,36 @@ def check_standard(secret: str, headers, body: bytes) -> str:
     if not (msg_id and stamp and signatures):
         return "missing headers"
     try:
-        age = abs(time.time() - int(stamp))
-        expected = standard_signature(secret, msg_id, int(stamp), body)
-    except ValueError as exc:
+        when = parse_timestamp(stamp)
+    except SignatureError as exc:
         return f"unreadable ({exc})"
+    age = abs(time.time() - when)
+    expected = standard_signature(secret, msg_id, when, body)
     if not any(same(candidate, expected) for candidate in signatures.split()):
         return "INVALID"
     return "valid" if age <= TOLERANCE else f"valid but {age:.0f} s old"
 
 
-def check_plain(secret: str, headers, body: bytes) -> str:
-    signature = headers.get("X-Signature")
+def check_plain(secret: str, headers, body: bytes, name: str = "X-Signature") -> str:
+    """The verdict on one hex HMAC header (X-Signature, or X-Signature-Next during a rotation)."""
+    signature = headers.get(name)
     if not signature:
         return "missing header"
     return "valid" if same(signature.lower(), plain_signature(secret, body)) else "INVALID"
+
+
+def plain_verdicts(secret: str, headers, body: bytes) -> list[tuple[str, str]]:
+    """X-Signature's verdict, and X-Signature-Next's when it is there: during the 24 h after a rotation,
+    X-Signature is still made with the previous secret and X-Signature-Next with the new one."""
+    current = check_plain(secret, headers, body)
+    if not headers.get("X-Signature-Next"):
+        return [("X-Signature", current)]
+    following = check_plain(secret, headers, body, "X-Signature-Next")
+    if following == "valid" and current != "valid":
+        current = "INVALID for this secret (rotation overlap: it is made with the previous secret)"
+    elif current == "valid" and following != "valid":
+        following = "INVALID for this secret (rotation overlap: it is made with the new secret)"
+    return [("X-Signature", current), ("X-Signature-Next", following)]
 
 
 def describe_body(content_type: str, body: bytes) -> str:
@@ -88,12 +105,14 @@ class Command(BaseCommand):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 lines = [style.MIGRATE_HEADING(f"\n{time.strftime('%H:%M:%S')}  POST {self.path}  ({len(body)} bytes)")]
-                for name in ("webhook-id", "webhook-timestamp", "webhook-signature", "X-Signature", "User-Agent"):
+                for name in ("webhook-id", "webhook-timestamp", "webhook-signature", "X-Signature",
+                             "X-Signature-Next", "User-Agent"):
                     if self.headers.get(name):
                         lines.append(f"  {name}: {self.headers.get(name)}")
                 if secret:
-                    for label, verdict in (("Standard Webhooks signature", check_standard(secret, self.headers, body)),
-                                           ("X-Signature", check_plain(secret, self.headers, body))):
+                    checks = [("Standard Webhooks signature", check_standard(secret, self.headers, body)),
+                              *plain_verdicts(secret, self.headers, body)]
+                    for label, verdict in checks:
                         painted = style.SUCCESS(verdict) if verdict.startswith("valid") else style.ERROR(verdict)
                         lines.append(f"  {label}: {painted}")
                 else:

@@ -40,14 +40,13 @@ def _is_mpeg_ts(head: bytes) -> bool:
     return len(head) >= TS_PACKET * 3 and all(head[i * TS_PACKET] == 0x47 for i in range(3))
 
 
-def inspect_video(upload) -> VideoInfo:
-    """Identify a video container from its first bytes; refuse anything else and anything too large."""
-    size = upload.size
+def identify_video(head: bytes, size: int) -> VideoInfo:
+    """Identify a video container from its first bytes and its size; refuse anything else and anything too
+    large. Works on any upload, whole or still in storage (only the first SNIFF_BYTES are needed)."""
     if size > settings.MAX_UPLOAD_BYTES:
         raise UploadTooLarge(f"The file is {size} bytes; the limit (MAX_UPLOAD_BYTES) is {settings.MAX_UPLOAD_BYTES}.")
     if size == 0:
         raise UploadRejected("The file is empty.")
-    head = _head(upload)
     kind = filetype.video_match(head)
     if kind is not None:
         return VideoInfo(mime_type=kind.mime, format=kind.extension, size_bytes=size)
@@ -59,6 +58,13 @@ def inspect_video(upload) -> VideoInfo:
         f"This is not a video file{found}. Accepted containers: MP4, MOV, M4V, 3GP, WebM, MKV, AVI, WMV, FLV, "
         "MPEG and MPEG-TS."
     )
+
+
+def inspect_video(upload) -> VideoInfo:
+    """Identify an uploaded file (Django's UploadedFile or any sized file object) by its content."""
+    if upload.size > settings.MAX_UPLOAD_BYTES or upload.size == 0:
+        return identify_video(b"", upload.size)
+    return identify_video(_head(upload), upload.size)
 
 
 def process_poster(upload) -> ContentFile:

@@ -1,0 +1,63 @@
+"""runworker's sender runs in a child process: attempts go there and come back with every guarantee of the
+sender, and attempts in flight when that child dies come back failed (to be retried), never lost."""
+
+import os
+import signal
+import threading
+
+import pytest
+
+from tests.receiver import Answer
+from webhooks_app.sender import Post
+from webhooks_app.sender_process import SenderProcess
+
+
+@pytest.fixture
+def process():
+    sender = SenderProcess()
+    yield sender
+    sender.close()
+
+
+def post(url: str, *, guarded: bool = False) -> Post:
+    return Post(url, b'{"id":"evt_x"}', {"Content-Type": "application/json"}, timeout=5, guarded=guarded)
+
+
+def collect(sender: SenderProcess, posts: list[Post]) -> list:
+    results, done = [None] * len(posts), threading.Event()
+
+    def keeper(index):
+        def keep(attempt):
+            results[index] = attempt
+            if all(r is not None for r in results):
+                done.set()
+        return keep
+
+    sender.submit_many(posts, [keeper(i) for i in range(len(posts))])
+    assert done.wait(10)
+    return results
+
+
+def test_attempts_made_in_the_child_come_back_with_their_answers_and_the_guard_applies(process, receiver):
+    receiver.answer(Answer(201, b"made"), Answer(503, b"busy", headers={"Retry-After": "7"}))
+    made, busy, refused = collect(process, [post(receiver.url), post(receiver.url),
+                                            post(receiver.url, guarded=True)])
+    assert (made.ok, made.status_code, made.response_body) == (True, 201, "made")
+    assert (busy.ok, busy.status_code, busy.retry_after) == (False, 503, 7.0)
+    # the address guard holds in the child: a guarded post to a loopback address is refused on its socket
+    assert "not a public address" in refused.error and refused.status_code is None
+    assert len(receiver.requests) == 2
+
+
+def test_attempts_in_flight_when_the_child_dies_come_back_failed(process, receiver):
+    hang = threading.Event()
+    receiver.always(Answer(200, hang=hang))
+    results, done = [], threading.Event()
+    process.submit_many([Post(receiver.url, b"{}", {}, timeout=5, guarded=False)],
+                        [lambda attempt: (results.append(attempt), done.set())])
+    receiver.wait_for(1)
+    os.kill(process._process.pid, signal.SIGKILL)
+    assert done.wait(10)
+    hang.set()
+    (attempt,) = results
+    assert not attempt.ok and attempt.error == "internal error: the sender process stopped"
