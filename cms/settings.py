@@ -260,8 +260,16 @@ if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT:
         f"WEBHOOK_LEASE_SECONDS={WEBHOOK_LEASE_SECONDS:g} must exceed WEBHOOK_TIMEOUT={WEBHOOK_TIMEOUT:g}."
     )
 WEBHOOK_USER_AGENT = f"MediaHooks/{VERSION}"
-HOOK_TIMEOUT = env.get_float("HOOK_TIMEOUT", 30, positive=True)
 WEBHOOK_HISTORY_DAYS = env.get_int("WEBHOOK_HISTORY_DAYS", 30, minimum=1)
+
+# Code hooks (SPEC §12): how long an after-hook attempt may run, and the modules imported at startup besides
+# each installed app's `hooks` module.
+HOOK_TIMEOUT = env.get_float("HOOK_TIMEOUT", 30, positive=True)
+HOOK_MODULES = env.get_list("HOOK_MODULES", [])
+for _module in HOOK_MODULES:
+    if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", _module):
+        raise ImproperlyConfigured(f"HOOK_MODULES: {_module!r} is not a dotted module path like 'myapp.hooks'.")
+
 
 PROCESSOR_URL = _base_url("PROCESSOR_URL", None)
 PROCESSOR_SECRET = env.get_str("PROCESSOR_SECRET") or env.secret_file(VAR_DIR / "processor_secret")
@@ -290,12 +298,6 @@ if not re.fullmatch(r"(\d{1,2}:)?(\d{1,2}:)?\d{1,5}(\.\d+)?", THUMBNAIL_TIMESTAM
 PROCESSING_TIMEOUT = env.get_int("PROCESSING_TIMEOUT", 600, minimum=10)
 Q_CLUSTER["timeout"] = PROCESSING_TIMEOUT + 180  # a built-in processor job ends itself before this
 Q_CLUSTER["retry"] = Q_CLUSTER["timeout"] + 300
-
-# Code hooks (SPEC §12): modules imported at startup besides each installed app's `hooks` module.
-HOOK_MODULES = env.get_list("HOOK_MODULES", [])
-for _module in HOOK_MODULES:
-    if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", _module):
-        raise ImproperlyConfigured(f"HOOK_MODULES: {_module!r} is not a dotted module path like 'myapp.hooks'.")
 
 # --- Live ingest (the RTMP media server) -------------------------------------------------------------
 
