@@ -270,7 +270,6 @@ for _module in HOOK_MODULES:
     if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", _module):
         raise ImproperlyConfigured(f"HOOK_MODULES: {_module!r} is not a dotted module path like 'myapp.hooks'.")
 
-
 PROCESSOR_URL = _base_url("PROCESSOR_URL", None)
 PROCESSOR_SECRET = env.get_str("PROCESSOR_SECRET") or env.secret_file(VAR_DIR / "processor_secret")
 if len(PROCESSOR_SECRET) < 16:
