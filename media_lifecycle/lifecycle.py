@@ -62,7 +62,9 @@ def _record(change: Change) -> None:
         current = snapshots.reload_relations(instance) if change.current else snapshots.fresh(instance)
         if current is None:  # deleted later in this transaction by code that skipped the signals
             return
-        data = spec.snapshot(current)
+        data = spec.snapshot(current, known=_known_tags(change))
+        if change.current:
+            current._tags_seen = (current.revision, data["tags"])
     if change.kind == CREATED:
         events.record(f"{spec.name}.created", data, tags=data.get("tags", []), object_type=spec.name,
                       object_id=str(current.pk))
@@ -82,6 +84,20 @@ def _record(change: Change) -> None:
     for event_type in types:
         events.record(event_type, payload, tags=data.get("tags", []), object_type=spec.name,
                       object_id=str(current.pk))
+
+
+def _known_tags(change: Change) -> dict:
+    """The object's tags when they are known without reading them: none for a row created in this unit that no
+    tag change touched; and, for an object saved again, the tags its last event saw, if that event's revision is
+    the one this save checked against (every tag change moves the revision, so the row's tags are unchanged)."""
+    if "tags" in change.related:
+        return {}
+    if change.kind == CREATED:
+        return {"tags": []}
+    seen = getattr(change.instance, "_tags_seen", None)
+    if change.current and seen is not None and seen[0] == getattr(change.instance, "_expected_revision", None):
+        return {"tags": seen[1]}
+    return {}
 
 
 # --- receivers: thin, they only say what happened --------------------------------------------------
@@ -141,7 +157,8 @@ def related_changed(instance, api_field: str, before) -> None:
     bumped = noted is not None and noted.revision_bumped
     if not bumped:
         instance.bump_revision()
-    note(instance, Change(UPDATED, instance, extra_previous={api_field: before}, revision_bumped=True))
+    note(instance, Change(UPDATED, instance, extra_previous={api_field: before}, revision_bumped=True,
+                          related={api_field}))
 
 
 REVERSE_ACCESSORS = {Video: "videos", Playlist: "playlists", Livestream: "livestreams"}
@@ -163,6 +180,8 @@ def tags_changing(sender, instance, action, reverse, model, pk_set, **kwargs):
     if action.startswith("pre_"):
         noted = pending(instance)
         known = noted.extra_previous.get("tags") if noted is not None else None
+        if known is None and noted is not None and noted.kind == CREATED:
+            known = []  # a row created in this unit had no tags before its first tag change
         # The tags before the unit's first tag change are all the event needs (tags.set() is remove + add).
         instance._tags_before = known if known is not None else snapshots.tag_names(instance)
         if action == "pre_clear" and not instance._tags_before:

@@ -31,6 +31,8 @@ class Change:
     # The API's own representation of the object, made for the response of the request that wrote it: the
     # snapshot, without serializing the object a second time (see UnitOfWork.offer_representation).
     representation: dict | None = None
+    # The API fields of related rows (tags, a playlist's videos) changed in this unit, whatever the kind.
+    related: set = field(default_factory=set)
 
 
 _flush: list[Callable[[list[Change]], None]] = []
@@ -62,6 +64,7 @@ class UnitOfWork:
             existing.current = False
         existing.revision_bumped = existing.revision_bumped or change.revision_bumped
         existing.transitions.extend(change.transitions)
+        existing.related |= change.related
         if existing.kind == UPDATED:
             for name, before in change.model_changes.items():
                 existing.model_changes.setdefault(name, before)
@@ -114,7 +117,7 @@ def savepoint():
     unit = _current.get()
     kept = None if unit is None else {key: dataclasses.replace(
         change, model_changes=dict(change.model_changes), extra_previous=dict(change.extra_previous),
-        transitions=list(change.transitions)) for key, change in unit.changes.items()}
+        transitions=list(change.transitions), related=set(change.related)) for key, change in unit.changes.items()}
     try:
         with transaction.atomic():
             yield

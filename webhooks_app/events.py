@@ -15,7 +15,10 @@ from webhooks_app.models import Delivery, Event, Webhook
 
 def isoformat(moment: datetime) -> str:
     """UTC ISO 8601 with milliseconds and a Z, as in the SPEC's example body."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
 def encode_body(event_id: str, event_type: str, moment: datetime, data: dict) -> bytes:
@@ -36,15 +39,25 @@ def record(event_type: str, data: dict, *, tags: Iterable[str] = (), object_type
     return event
 
 
+_INSERTED = ("id", "type", "timestamp", "object_type", "object_id", "tags", "body", "internal", "fanout_pending")
+_insert_sql: dict[str, str] = {}  # per database vendor
+
+
 def _insert(event: Event) -> None:
-    """INSERT the event row directly: this runs in every save, and Model.save() costs more than the statement."""
-    fields = [f for f in Event._meta.concrete_fields if getattr(event, f.attname) is not None]
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(quote(Event._meta.db_table),
-                                                   ", ".join(quote(f.column) for f in fields),
-                                                   ", ".join(["%s"] * len(fields)))
+    """INSERT the event row directly, with a statement built once: this runs in every save, and Model.save()
+    (or building the statement each time) costs more than the statement."""
+    sql = _insert_sql.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(Event._meta.get_field(name).column) for name in _INSERTED)
+        sql = _insert_sql[connection.vendor] = "INSERT INTO {} ({}) VALUES ({})".format(
+            quote(Event._meta.db_table), columns, ", ".join(["%s"] * len(_INSERTED)))
+    tags, body = Event._meta.get_field("tags"), Event._meta.get_field("body")
+    params = [event.id, event.type, connection.ops.adapt_datetimefield_value(event.timestamp), event.object_type,
+              event.object_id, tags.get_db_prep_save(event.tags, connection),
+              body.get_db_prep_save(event.body, connection), event.internal, event.fanout_pending]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields])
+        cursor.execute(sql, params)
     event._state.adding = False
 
 

@@ -13,6 +13,7 @@ from cms.datetimes import InstantField
 from cms.parsers import StorableJSONField
 from cms.serializers import StrictFieldsMixin
 from media_lifecycle import rules
+from media_lifecycle.models.tag import names_of
 
 
 class PayloadTooLarge(APIException):
@@ -35,8 +36,14 @@ class TagNamesField(serializers.ListField):
 
     child = serializers.CharField(allow_blank=True, trim_whitespace=False)  # the rule strips and checks lengths
 
-    def to_representation(self, manager):
-        return [tag.name for tag in manager.all()]
+    def get_attribute(self, instance):
+        return instance  # not `instance.tags`: building that manager costs more than reading the names
+
+    def to_representation(self, instance):
+        prefetched = getattr(instance, "_prefetched_objects_cache", {}).get("tags")
+        if prefetched is not None:  # a list answer prefetched them for every object at once
+            return [tag.name for tag in prefetched]
+        return names_of(instance)  # one plain statement, not the ORM's query (it runs in every event)
 
     def to_internal_value(self, data):
         names = super().to_internal_value(data)

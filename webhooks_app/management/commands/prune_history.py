@@ -29,7 +29,7 @@ class Command(BaseCommand):
             status=Delivery.Status.PENDING).delete()
         # An old event keeps its pending deliveries and any newer redelivery or replay (deleting it would cascade).
         # An event not fanned out yet has no deliveries only because no worker took it yet: it is kept too.
-        _, deleted_events = Event.objects.filter(timestamp__lt=cutoff, deliveries__isnull=True,
+        _, deleted_events = Event.objects.filter(pk__lt=ids.first_id_at("evt", cutoff), deliveries__isnull=True,
                                                  fanout_pending=False).delete()
         deliveries = deleted.get(Delivery._meta.label, 0)
         events = deleted_events.get(Event._meta.label, 0)
