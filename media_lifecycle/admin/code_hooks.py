@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from cms.exceptions import WriteFailed, WriteRefused
+from cms.exceptions import ConflictError, WriteFailed, WriteRefused
 from media_lifecycle import hooks
 from media_lifecycle.unit_of_work import savepoint
 
@@ -18,6 +18,20 @@ def refusal_messages(exc: Exception) -> dict[str, list[str]]:
     if isinstance(exc, hooks.Reject):
         return exc.field_errors()
     return {"detail": [str(exc)]}
+
+
+def refusal(obj, action) -> str | None:
+    """Run one editorial action (publish, start, …) on one object, in a savepoint: None when it went through,
+    else why it was refused (the state machine, or a code before-hook), with nothing of it written, so the other
+    objects of a bulk action go on."""
+    try:
+        with savepoint():
+            action(obj)
+    except ConflictError as exc:
+        return exc.message
+    except (WriteRefused, WriteFailed) as exc:
+        return str(exc)
+    return None
 
 
 class CodeHooksAdminMixin:

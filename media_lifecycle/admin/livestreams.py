@@ -7,12 +7,10 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 
 from cms.admin_ids import PlainIdAdmin
-from cms.exceptions import ConflictError, WriteFailed, WriteRefused
-from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin
+from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin, refusal
 from media_lifecycle.admin.widgets import badge, object_actions, webhooks_panel
 from media_lifecycle.models import Livestream
 from media_lifecycle.models.livestream import IDLE, LIVE
-from media_lifecycle.unit_of_work import savepoint
 
 STREAM_ACTIONS = {"start": ("Start (go live)", Livestream.start), "end": ("End", Livestream.end)}
 
@@ -104,14 +102,11 @@ class LivestreamAdmin(CodeHooksAdminMixin, PlainIdAdmin, admin.ModelAdmin):
 
     def _transition(self, request, queryset, verb, method):
         for stream in queryset:
-            try:
-                with savepoint():  # a refusal found while writing must not poison the other streams
-                    method(stream)
+            reason = refusal(stream, method)
+            if reason is None:
                 self.message_user(request, f"{stream.title}: {verb}.", messages.SUCCESS)
-            except ConflictError as exc:
-                self.message_user(request, f"{stream.title}: {exc.message}", messages.ERROR)
-            except (WriteRefused, WriteFailed) as exc:  # a code before-hook said no
-                self.message_user(request, f"{stream.title}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{stream.title}: {reason}", messages.ERROR)
 
     @admin.action(description="Start (go live)", permissions=["change"])
     def start_streams(self, request, queryset):

@@ -12,10 +12,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join, json_script
 
 from cms.admin_ids import PlainIdAdmin
-from cms.exceptions import ConflictError, WriteFailed, WriteRefused
 from cms.parsers import StorableJSONFormField
 from media_lifecycle import analytics, processing, rules, states
-from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin
+from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin, refusal
 from media_lifecycle.admin.widgets import (
     VENDOR,
     TusUploadWidget,
@@ -27,7 +26,6 @@ from media_lifecycle.admin.widgets import (
 )
 from media_lifecycle.api.fields import absolute_url, file_url
 from media_lifecycle.models import ProcessingJob, Video
-from media_lifecycle.unit_of_work import savepoint
 from media_lifecycle.uploads import content, sources
 
 POLL_MILLISECONDS = 2000
@@ -204,14 +202,11 @@ def applicable_actions(video: Video) -> list[str]:
 def _run_action(modeladmin, request, queryset, verb: str, method) -> None:
     done, refused = 0, []
     for video in queryset:
-        try:
-            with savepoint():  # a refusal found while writing must not poison the other videos
-                method(video)
+        reason = refusal(video, method)
+        if reason is None:
             done += 1
-        except ConflictError as exc:
-            refused.append(f"{video.title}: {exc.message}")
-        except (WriteRefused, WriteFailed) as exc:  # a code before-hook said no
-            refused.append(f"{video.title}: {exc}")
+        else:
+            refused.append(f"{video.title}: {reason}")
     if done:
         modeladmin.message_user(request, f"{verb}: {done} video(s).", messages.SUCCESS)
     for line in refused:
@@ -322,14 +317,11 @@ class VideoAdmin(CodeHooksAdminMixin, PlainIdAdmin, admin.ModelAdmin):
         if not self.has_change_permission(request, video):
             raise PermissionDenied
         label, method = VIDEO_ACTIONS[action]
-        try:
-            with savepoint():
-                method(video)
+        reason = refusal(video, method)
+        if reason is None:
             self.message_user(request, f"{video.title}: {label.lower()} done.", messages.SUCCESS)
-        except ConflictError as exc:
-            self.message_user(request, f"{video.title}: {exc.message}", messages.ERROR)
-        except (WriteRefused, WriteFailed) as exc:  # a code before-hook said no
-            self.message_user(request, f"{video.title}: {exc}", messages.ERROR)
+        else:
+            self.message_user(request, f"{video.title}: {reason}", messages.ERROR)
         return redirect("admin:media_lifecycle_video_change", video.pk)
 
     # --- columns and read-only fields -------------------------------------------------------------------
