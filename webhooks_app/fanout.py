@@ -1,12 +1,15 @@
 """Fan-out after commit: a worker claims recorded events under a lease (like deliveries) and writes, in one
 transaction per batch of events, one Delivery per matching webhook and function subscriber. A worker killed between
 the claim and that transaction leaves the events claimed; once the lease runs out another worker fans them out, and
-since the deliveries and the end of the claim commit together, an event is never fanned out twice."""
+since the deliveries and the end of the claim commit together, an event is never fanned out twice. The deliveries
+the fanning worker has room for are written already leased to it (a Taker), and handed to it after the commit."""
 
 import logging
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -14,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from webhooks_app import functions, ids, leases
+from webhooks_app import functions, ids
 from webhooks_app.models import ConditionTag, Delivery, Event, SubscribedEvent, Webhook
 
 logger = logging.getLogger(__name__)
@@ -39,16 +42,50 @@ def due_exists() -> bool:
 
 
 def claim(limit: int = BATCH_SIZE) -> tuple[list[Event], str]:
-    """Lease up to `limit` events waiting for fan-out; returns them (oldest first) and the lease token."""
+    """Lease up to `limit` events waiting for fan-out; returns them (oldest first, their bodies read by the same
+    statement, for deliveries started at once) and the lease token. One statement, like leases.take (PostgreSQL
+    skips events other workers hold; SQLite runs it alone), written out in SQL: on the path from a commit to the
+    first delivery, building it with the ORM cost more than running it."""
     token = uuid.uuid4().hex
     now = timezone.now()
-    picked = leases.take(Event.objects.filter(_due(now)).order_by("timestamp"), limit, {
-        "lease_token": token, "lease_expires_at": now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)})
-    if not picked:
-        return [], token
-    claimed = Event.objects.filter(pk__in=picked, lease_token=token).only(
-        "id", "type", "timestamp", "tags", "object_type", "object_id").order_by("timestamp", "id")
-    return list(claimed), token
+    expires = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    quote, table = connection.ops.quote_name, _table(Event)
+    pick = (f"SELECT {quote('id')} FROM {table} WHERE {quote('fanout_pending')} AND ({quote('lease_expires_at')}"
+            f" IS NULL OR {quote('lease_expires_at')} <= %s) ORDER BY {quote('timestamp')} LIMIT %s")
+    if connection.features.has_select_for_update_skip_locked:
+        pick += " FOR UPDATE SKIP LOCKED"
+    returned = ", ".join(quote(name) for name in ["id", "type", "timestamp", "tags", "object_type", "object_id",
+                                                  "body"])
+    sql = (f"UPDATE {table} SET {quote('lease_token')} = %s, {quote('lease_expires_at')} = %s"
+           f" WHERE {quote('id')} IN ({pick}) RETURNING {returned}")
+    adapt = connection.ops.adapt_datetimefield_value
+    claimed = list(Event.objects.raw(sql, [token, adapt(expires), adapt(now), limit]))
+    claimed.sort(key=lambda event: (event.timestamp, event.pk))
+    return claimed, token
+
+
+def _end_claim(events: list[Event], token: str) -> set[str]:
+    """End the claim of those events still ours (and still waiting): this locks their rows until the deliveries
+    commit with it. Returns their ids."""
+    quote, table = connection.ops.quote_name, _table(Event)
+    sql = (f"UPDATE {table} SET {quote('fanout_pending')} = %s, {quote('lease_token')} = NULL,"
+           f" {quote('lease_expires_at')} = NULL WHERE {quote('id')} IN ({', '.join(['%s'] * len(events))})"
+           f" AND {quote('lease_token')} = %s AND {quote('fanout_pending')} RETURNING {quote('id')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [False, *(event.pk for event in events), token])
+        return {row[0] for row in cursor.fetchall()}
+
+
+class Taker(Protocol):
+    """Who fans out may start some of the new deliveries itself: they are then written already leased to it, and
+    handed over once they are committed, which saves claiming them again (the path from a commit to the first
+    delivery)."""
+
+    def wants(self, webhook_id: str) -> bool:
+        """Whether to lease this webhook's new delivery to the taker (asked once per delivery, in order)."""
+
+    def take(self, deliveries: list[Delivery], lease_deadline: float) -> None:
+        """The leased deliveries (webhook and event attached), once committed, and their lease's monotonic end."""
 
 
 def _table(model) -> str:
@@ -96,14 +133,15 @@ def matching_hooks(event: Event) -> list[str]:
             if subscriber.matches(event.type, event.tags or [])]
 
 
-def expand(events: list[Event], token: str) -> list[str]:
+def expand(events: list[Event], token: str, taker: Taker | None = None) -> list[str]:
     """Write the deliveries of claimed events and end their claim, in one transaction; returns the ids of the
-    events fanned out here (an event whose lease was lost meanwhile is left to the worker that took it over)."""
+    events fanned out here (an event whose lease was lost meanwhile is left to the worker that took it over).
+    Deliveries the `taker` wants are written leased to it, and handed to it after the commit."""
+    lease = _DeliveryLease.start() if taker is not None else None
+    leased: list[Delivery] = []
     with transaction.atomic():
         # The claim ends first: that locks the rows still ours, and the deliveries commit or roll back with it.
-        held = Event.objects.filter(pk__in=[event.pk for event in events], lease_token=token, fanout_pending=True)
-        kept = set(leases.take(held, len(events), {"fanout_pending": False, "lease_token": None,
-                                                   "lease_expires_at": None}))
+        kept = _end_claim(events, token)
         fanned = [event for event in events if event.pk in kept]
         # Events of one batch often share their type, tags and subject: one query each, as of the latest of them.
         latest: dict[tuple, object] = {}
@@ -116,45 +154,88 @@ def expand(events: list[Event], token: str) -> list[str]:
             key = _match_key(event)
             if matches[key] is None:
                 matches[key] = matching_webhooks(event, until=latest[key])
-            insert_deliveries(event, [pk for pk, since in matches[key] if since <= event.timestamp])
+            reached = [pk for pk, since in matches[key] if since <= event.timestamp]
+            mine = [pk for pk in reached if taker.wants(pk)] if taker is not None else []
+            if mine:
+                taken = set(mine)
+                insert_deliveries(event, [pk for pk in reached if pk not in taken])
+                leased += lease.insert(event, mine)
+            else:
+                insert_deliveries(event, reached)
             hook_rows += [Delivery(event_id=event.pk, channel="hook", hook=name, next_attempt_at=event.timestamp,
                                    created_at=event.timestamp) for name in matching_hooks(event)]
         Delivery.objects.bulk_create(hook_rows)
+        if leased:
+            lease.attach_webhooks(leased)
+    if leased:
+        taker.take(leased, lease.deadline)
     return [event.pk for event in events if event.pk in kept]
+
+
+class _DeliveryLease:
+    """New deliveries written already leased to the worker fanning them out, exactly as its claim would lease them
+    (and, like a claim's, due again when the lease runs out should that worker die)."""
+
+    def __init__(self, token: str, expires, deadline: float) -> None:
+        self.token, self.expires, self.deadline = token, expires, deadline
+
+    @classmethod
+    def start(cls) -> "_DeliveryLease":
+        seconds = settings.WEBHOOK_LEASE_SECONDS
+        return cls(uuid.uuid4().hex, timezone.now() + timedelta(seconds=seconds), time.monotonic() + seconds)
+
+    def insert(self, event: Event, webhook_ids: list[str]) -> list[Delivery]:
+        fields = {"next_attempt_at": self.expires, "lease_token": self.token, "lease_expires_at": self.expires}
+        pks = insert_deliveries(event, webhook_ids, **fields)
+        return [Delivery(pk=pk, event=event, webhook_id=webhook_id, created_at=event.timestamp, **fields)
+                for pk, webhook_id in zip(pks, webhook_ids, strict=True)]
+
+    @staticmethod
+    def attach_webhooks(deliveries: list[Delivery]) -> None:
+        wanted = list({delivery.webhook_id for delivery in deliveries})
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in Webhook._meta.concrete_fields)
+        sql = f"SELECT {columns} FROM {_table(Webhook)} WHERE {quote('id')} IN ({', '.join(['%s'] * len(wanted))})"
+        webhooks = {webhook.pk: webhook for webhook in Webhook.objects.raw(sql, wanted)}
+        for delivery in deliveries:
+            delivery.webhook = webhooks.get(delivery.webhook_id)
 
 
 def _match_key(event: Event) -> tuple:
     return event.type, tuple(event.tags or ()), event.object_type == "webhook" and event.object_id
 
 
-def expand_due(limit: int = BATCH_SIZE, *, known_due: bool = False) -> int:
+def expand_due(limit: int = BATCH_SIZE, *, known_due: bool = False, taker: Taker | None = None) -> int:
     """Claim and fan out up to `limit` waiting events; returns how many were fanned out here. `known_due` skips the
-    read-only look when the caller just made it."""
+    read-only look when the caller just made it; `taker` may start some of the new deliveries itself."""
     if not known_due and not due_exists():
         return 0
     events, token = claim(limit)
     if not events:
         return 0
-    done = expand(events, token)
+    done = expand(events, token, taker)
     if len(done) < len(events):
         logger.warning("Fan-out of %d event(s) lost its lease before it was written; the worker that took them "
                        "over decides.", len(events) - len(done))
     return len(done)
 
 
-def insert_deliveries(event: Event, webhook_ids: Iterable[str]) -> None:
-    """Insert the webhook deliveries of an event with as few statements as possible: only the id and the webhook
-    differ from row to row, so the rest is bound once (INSERT … SELECT … FROM (VALUES …))."""
+def insert_deliveries(event: Event, webhook_ids: Iterable[str], **fields) -> list[str]:
+    """Insert the webhook deliveries of an event (with `fields` set on each) with as few statements as possible:
+    only the id and the webhook differ from row to row, so the rest is bound once (INSERT … SELECT … FROM
+    (VALUES …)). Returns the new deliveries' ids, in the order of `webhook_ids`."""
     webhook_ids = list(webhook_ids)
     if not webhook_ids:
-        return
-    template = Delivery(event=event, next_attempt_at=event.timestamp, created_at=event.timestamp)
+        return []
+    template = Delivery(**{"event": event, "next_attempt_at": event.timestamp, "created_at": event.timestamp,
+                          **fields})
     shared = [f for f in Delivery._meta.concrete_fields
               if f.attname not in ("id", "webhook_id") and getattr(template, f.attname) is not None]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in [Delivery._meta.pk, Delivery._meta.get_field("webhook"), *shared])
     constants = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in shared]
     step = ROWS_PER_STATEMENT.get(connection.vendor, 400)
+    written = []
     with connection.cursor() as cursor:
         for start in range(0, len(webhook_ids), step):
             chunk = webhook_ids[start:start + step]
@@ -163,6 +244,9 @@ def insert_deliveries(event: Event, webhook_ids: Iterable[str]) -> None:
                 ", ".join(["(%s, %s)"] * len(chunk)),
             )
             params = list(constants)
-            for delivery_pk, webhook_pk in zip(ids.delivery_ids(len(chunk)), chunk, strict=True):
+            pks = ids.delivery_ids(len(chunk))
+            for delivery_pk, webhook_pk in zip(pks, chunk, strict=True):
                 params += (delivery_pk, webhook_pk)
             cursor.execute(sql, params)
+            written += pks
+    return written

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 128
 CAPACITY = 256  # HTTP attempts in flight per worker
-PER_WEBHOOK = 32  # attempts in flight per webhook: a hung subscriber holds at most this many of the CAPACITY slots
+PER_WEBHOOK = 64  # attempts in flight per webhook: a hung subscriber holds at most this many of the CAPACITY slots
 CLAIM_MIN = 32  # when busy, claim only once this many slots are free (fewer, larger claims)
 IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
 FAST_POLL_SECONDS = 0.025  # without them (SQLite alone, or a broker outage), polling is the wake-up
@@ -400,6 +400,8 @@ class Relay:
             post = self._start(delivery, deadline, hooks=False)
             if post is not None:
                 posts.append((delivery, post))
+        if waiting is not None and len(waiting) == PER_WEBHOOK // 2:
+            self.more_due = True  # its backlog may go on in the outbox: claim more before its queue runs dry
         if not waiting and self.parked.pop(webhook_id, None) is not None:
             self.more_due = True  # its backlog may go on in the outbox: claim again now, not at the next look
         if not self.webhook_load[webhook_id]:
@@ -433,6 +435,11 @@ class Relay:
         self.next_busy_look = now + IDLE_POLL_SECONDS
         return True
 
+    def _busy(self) -> list[str]:
+        """Webhooks a claim skips: those with a full queue of claimed deliveries waiting for room (up to
+        PER_WEBHOOK wait beside the PER_WEBHOOK in flight, so a busy subscriber's next attempts are at hand)."""
+        return [pk for pk, waiting in self.parked.items() if len(waiting) >= PER_WEBHOOK]
+
     def claim_and_start(self, seen: "Waiting | None" = None) -> int:
         """Claim what fits in the free slots and start it; returns how many deliveries were started. `seen` is
         what a look at the outbox just found (None: no look this turn)."""
@@ -441,7 +448,7 @@ class Relay:
         running = len(self.http_in_flight) + sum(map(len, self.parked.values()))
         free = CAPACITY - running
         if free >= min(CLAIM_MIN, CAPACITY) or not running:
-            busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK] + list(self.parked)
+            busy = self._busy()
             # The read-only look keeps an idle worker off SQLite's write lock; after a full claim, more is likely.
             # Looking past busy webhooks may read through their whole backlog: that look is made less often.
             if self.more_due or (look and seen.deliveries and (not busy or self._busy_look_due() and due_now(
@@ -452,8 +459,7 @@ class Relay:
                 # A full claim suggests more, unless every webhook in it is busy now (the next claim would only
                 # read past their backlog): then the next look decides.
                 self.more_due = len(deliveries) == limit and any(
-                    self.webhook_load[d.webhook_id] < PER_WEBHOOK and d.webhook_id not in self.parked
-                    for d in deliveries if d.webhook_id)
+                    len(self.parked.get(d.webhook_id, ())) < PER_WEBHOOK for d in deliveries if d.webhook_id)
                 claimed += len(deliveries)
         free_hooks = hook_runner.get().size - len(self.hooks_in_flight)
         if free_hooks > 0 and (look and seen.hooks or self.hooks_due):
@@ -483,10 +489,12 @@ class Relay:
                 seen = waiting() if look else None  # one read-only query for all three kinds of work
             fanned = 0
             if self.more_events or (seen and seen.events):
-                fanned = fanout.expand_due(known_due=True)
+                room = _Room(self)
+                fanned = fanout.expand_due(known_due=True, taker=room)
+                if fanned:  # what the relay had no room for waits in the outbox: claim it as soon as there is
+                    self.more_due = self.more_due or room.declined
+                    self.hooks_due = True
             self.more_events = fanned >= fanout.BATCH_SIZE
-            if fanned:
-                self.more_due = self.hooks_due = True
             started = self.claim_and_start(seen)
         except DatabaseError:
             logger.exception("Delivery relay: database error; reconnecting.")
@@ -549,6 +557,28 @@ class Relay:
             if self.in_flight:
                 self.kick.wait(0.05)
                 self.kick.clear()
+
+
+class _Room:
+    """The relay's free slots, offered to its own fan-out: a new delivery it can start at once is written leased
+    to it and started after the commit, without a claim (the shortest path from a commit to the first delivery)."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self.free = CAPACITY - len(relay.http_in_flight) - sum(map(len, relay.parked.values()))
+        self.load = Counter(relay.webhook_load)
+        self.declined = False
+
+    def wants(self, webhook_id: str) -> bool:
+        if self.free <= 0 or self.load[webhook_id] >= PER_WEBHOOK or webhook_id in self.relay.parked:
+            self.declined = True
+            return False
+        self.free -= 1
+        self.load[webhook_id] += 1
+        return True
+
+    def take(self, deliveries: list[Delivery], lease_deadline: float) -> None:
+        self.relay._launch(deliveries, lease_deadline, hooks=False)
 
 
 def _reconnect() -> None:

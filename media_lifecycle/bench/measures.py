@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from media_lifecycle import lifecycle, snapshots
 from media_lifecycle.models import Tag, Video
-from webhooks_app import events, fanout
+from webhooks_app import events, fanout, relay
 from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook
 
 
@@ -128,8 +128,9 @@ def _staff():
 
 
 def fanout_time(url: str, *, quick: bool = False) -> dict:
-    """Seconds from the commit of one event to its last delivery row, 10,000 matching webhooks, fanned out as a
-    worker does (claim, match through the subscription index, bulk insert, end of claim)."""
+    """Seconds from the commit of one event to its last delivery row, 10,000 matching webhooks, fanned out as an
+    idle worker does (claim, match through the subscription index, bulk insert with the first CAPACITY rows
+    leased to the worker, end of claim)."""
     count = 2000 if quick else 10000
     _webhooks(count, url)
     _clear_outbox()
@@ -139,11 +140,27 @@ def fanout_time(url: str, *, quick: bool = False) -> dict:
             event = events.record("video.updated", {"object": "video", "id": "vid_bench", "tags": ["news"]},
                                   tags=["news"])
         committed = time.perf_counter()
-        done = fanout.expand_due()
+        done = fanout.expand_due(taker=_IdleWorker())
         samples.append(time.perf_counter() - committed)
         assert done == 1 and Delivery.objects.filter(event=event).count() == count
         _clear_outbox()
     return {"vendor": connection.vendor, "webhooks": count, "seconds": samples}
+
+
+class _IdleWorker:
+    """An idle worker's room, as its relay offers it to its own fan-out: CAPACITY deliveries (one event gives each
+    webhook one). What is handed over is only kept: this measures the fan-out, not the sending."""
+
+    def __init__(self) -> None:
+        self.free = relay.CAPACITY
+        self.taken: list = []
+
+    def wants(self, webhook_id: str) -> bool:
+        self.free -= 1
+        return self.free >= 0
+
+    def take(self, deliveries, lease_deadline) -> None:
+        self.taken += deliveries
 
 
 def _sample_body() -> tuple[str, dict, list[str]]:

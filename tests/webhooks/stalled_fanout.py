@@ -18,7 +18,7 @@ from django.core.management import execute_from_command_line  # noqa: E402
 from webhooks_app import fanout  # noqa: E402
 
 
-def stalled(events, token):
+def stalled(events, token, taker=None):
     print(f"fan-out claimed {' '.join(event.pk for event in events)}; stalling", flush=True)
     time.sleep(3600)
 
