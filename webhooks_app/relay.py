@@ -6,6 +6,7 @@ guarantee: a claim that is never settled (a killed worker) becomes due again whe
 
 import concurrent.futures
 import logging
+import os
 import queue
 import threading
 import time
@@ -289,6 +290,21 @@ def process(deliveries: list[Delivery], lease_deadline: float) -> None:
         settle(deliveries, send_batch(deliveries, lease_deadline))
 
 
+# Forks wait for the relay to be between two turns. SQLite keeps the bookkeeping of its file locks per process, so
+# a process forked while the relay is inside a transaction (the task cluster, a hook runner's child) inherits locks
+# nobody there will ever release, and each of its writes waits out the busy timeout, then fails. The relay's turns
+# are the only database work of the worker's process; the task cluster is started beside a running relay.
+_turn = threading.RLock()
+_forks_wait = False
+
+
+def _make_forks_wait_for_turns() -> None:
+    global _forks_wait
+    if not _forks_wait:
+        os.register_at_fork(before=_turn.acquire, after_in_parent=_turn.release, after_in_child=_turn.release)
+        _forks_wait = True
+
+
 class Relay:
     """The continuous relay of one worker: at most CAPACITY HTTP attempts and the hook runner's size of hook
     attempts in flight. A finished attempt frees its slot at once; outcomes are recorded in batches (up to
@@ -296,6 +312,7 @@ class Relay:
     a full claim suggests more, or every `poll_interval`: each query costs the relay more than a request does."""
 
     def __init__(self, poll_interval: float = FAST_POLL_SECONDS) -> None:
+        _make_forks_wait_for_turns()
         self.poll_interval = poll_interval
         self.kick = threading.Event()
         self.woken = True  # look for work at once
@@ -475,6 +492,10 @@ class Relay:
         """One turn: free finished slots, record outcomes when a batch is ready, fan out new events, start what is
         due. True if anything happened. A database error (a dropped connection) ends the turn: the connection is
         reopened for the next one, and finished attempts wait in memory to be recorded then."""
+        with _turn:
+            return self._turn()
+
+    def _turn(self) -> bool:
         self.take_finished()
         woken = self.woken
         look = woken or time.monotonic() >= self.next_look
@@ -551,7 +572,8 @@ class Relay:
         deadline = time.monotonic() + stop_grace
         while (self.in_flight or self.unsettled) and time.monotonic() < deadline:
             try:
-                self.settle_finished()
+                with _turn:
+                    self.settle_finished()
             except DatabaseError:
                 break
             if self.in_flight:
