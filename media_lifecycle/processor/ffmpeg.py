@@ -2,6 +2,7 @@
 JPEG thumbnail."""
 
 import re
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,16 @@ TRAILERS = ("Task finished with error code", "Terminating thread with return cod
 
 class FFmpegError(RuntimeError):
     """ffmpeg failed or timed out; the message carries ffmpeg's own reason."""
+
+
+class FFmpegInterrupted(FFmpegError):
+    """ffmpeg was stopped by a signal (Ctrl-C in the worker's terminal, a stop of the worker): not the source's
+    fault, so the job is worth doing again."""
+
+
+# ffmpeg exits with 255 after it caught SIGINT, SIGTERM or SIGQUIT; a signal it did not catch shows as -signal.
+INTERRUPTED_EXIT = 255
+INTERRUPTING_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP}
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,11 @@ def _reason(stderr: str) -> str:
     return " | ".join((useful or lines or ["ffmpeg gave no reason"])[-ERROR_LINES:])
 
 
+def _check_interrupted(returncode: int) -> None:
+    if returncode == INTERRUPTED_EXIT or -returncode in INTERRUPTING_SIGNALS:
+        raise FFmpegInterrupted(f"ffmpeg was interrupted by a signal (exit code {returncode})")
+
+
 def run(args: list[str], *, timeout: float) -> str:
     """Run ffmpeg; returns stderr, or raises FFmpegError with ffmpeg's reason."""
     command = [executable(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]  # stderr: errors only
@@ -47,6 +63,7 @@ def run(args: list[str], *, timeout: float) -> str:
     except subprocess.TimeoutExpired:
         raise FFmpegError(f"ffmpeg timed out after {timeout:g} s") from None
     stderr = done.stderr.decode("utf-8", errors="replace")
+    _check_interrupted(done.returncode)
     if done.returncode != 0:
         raise FFmpegError(f"ffmpeg failed: {_reason(stderr)}")
     return stderr
@@ -59,6 +76,7 @@ def probe(path: Path, *, timeout: float) -> Probe:
         done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise FFmpegError(f"ffmpeg timed out after {timeout:g} s while probing") from None
+    _check_interrupted(done.returncode)
     stderr = done.stderr.decode("utf-8", errors="replace")  # `-i` alone always "fails": no output file
     size = VIDEO_STREAM.search(stderr)
     duration = DURATION.search(stderr)

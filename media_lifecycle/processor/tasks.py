@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django_q.tasks import async_task
 
 from media_lifecycle.api.fields import absolute_url
 from media_lifecycle.processor import ffmpeg, hls
@@ -21,6 +22,7 @@ from webhooks_app import events, sending
 logger = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT = 30
+MAX_INTERRUPTIONS = 3  # a job interrupted more often than this fails, saying so
 CHUNK = 1024 * 1024
 
 
@@ -139,18 +141,34 @@ def _call_back(body: dict, result: dict) -> None:
                           target_url=body["callbackUrl"], object_type="processing_job", object_id=body["jobId"])
 
 
+def enqueue(job: dict) -> None:
+    """Queue one job for the task cluster's workers."""
+    async_task("media_lifecycle.processor.tasks.run_job", job, task_name=f"process {job['jobId']}",
+               timeout=settings.PROCESSING_TIMEOUT + 120)
+
+
 def run_job(body: dict) -> dict:
-    """Do one job of the SPEC §7 protocol and queue its signed callback; never leaves a job hanging."""
+    """Do one job of the SPEC §7 protocol and queue its signed callback; never leaves a job hanging. A job whose
+    ffmpeg was interrupted (the worker was stopped meanwhile) is queued again instead, a few times at most: the
+    next worker to start does it, and the video is not failed for a Ctrl-C."""
     deadline = time.monotonic() + settings.PROCESSING_TIMEOUT
+    safe_name = re.sub(r"[^A-Za-z0-9_]", "", str(body.get("jobId")))
     with tempfile.TemporaryDirectory(prefix="mediahooks-") as tmp:
         work = Path(tmp)
         try:
             source = download(body["videoUrl"], work, deadline)
             handler = _transcode if body["task"] == "transcode" else _thumbnail
             result = handler(body, source, work, deadline)
+        except ffmpeg.FFmpegInterrupted as exc:
+            interruptions = body.get("interruptions", 0) + 1
+            if interruptions > MAX_INTERRUPTIONS:
+                result = {"status": "failed", "errorMessage": f"{exc}, {interruptions} times"}
+            else:
+                logger.warning("Built-in processor: job %s interrupted (%s); queued again.", safe_name, exc)
+                enqueue({**body, "interruptions": interruptions})
+                return {"status": "queued again"}
         except (JobFailed, ffmpeg.FFmpegError, hls.PlaylistError) as exc:
             result = {"status": "failed", "errorMessage": str(exc)}
-    safe_name = re.sub(r"[^A-Za-z0-9_]", "", str(body.get("jobId")))
     logger.info("Built-in processor: job %s %s", safe_name, result["status"])
     _call_back(body, result)
     return result

@@ -2,7 +2,6 @@
 
 
 from django.conf import settings
-from django_q.tasks import async_task
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -10,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cms.parsers import json_object
+from media_lifecycle.processor import tasks
 from webhooks_app.signing import SignatureError, verify
 from webhooks_app.url_guard import UnsafeURL, check_scheme
 
@@ -55,6 +55,5 @@ class BuiltinProcessorView(APIView):
         serializer = JobRequestSerializer(data=json_object(body))
         serializer.is_valid(raise_exception=True)
         job = dict(serializer.validated_data)
-        async_task("media_lifecycle.processor.tasks.run_job", job, task_name=f"process {job['jobId']}",
-                   timeout=settings.PROCESSING_TIMEOUT + 120)
+        tasks.enqueue(job)
         return Response({"accepted": True, "jobId": job["jobId"]}, status=status.HTTP_202_ACCEPTED)

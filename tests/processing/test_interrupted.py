@@ -1,0 +1,110 @@
+"""A worker stopped while the built-in processor runs (Ctrl-C under `make run` reaches ffmpeg too) does not fail
+the video: an ffmpeg stopped by a signal is told apart from one that failed, and its job is queued again for the
+next worker, a few times at most."""
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from media_lifecycle.models import Video
+from media_lifecycle.processor import ffmpeg, tasks
+
+
+class Interrupter(threading.Thread):
+    """Sends SIGINT to the ffmpeg processes this test process starts, the first `times` of them, as a Ctrl-C in
+    the worker's terminal would."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__(daemon=True)
+        self.times = times
+        self.interrupted: list[int] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        executable = ffmpeg.executable().encode()
+        while not self.done.is_set() and len(self.interrupted) < self.times:
+            for pid in _children():
+                if pid in self.interrupted or len(self.interrupted) >= self.times:
+                    continue
+                try:
+                    if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(executable):
+                        os.kill(pid, signal.SIGINT)
+                        self.interrupted.append(pid)
+                except (FileNotFoundError, ProcessLookupError):
+                    pass
+            self.done.wait(0.001)
+
+    def __enter__(self) -> "Interrupter":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.join(5)
+
+
+def _children() -> list[int]:
+    me = str(os.getpid())
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == me:
+                found.append(int(entry))
+    return found
+
+
+def test_an_ffmpeg_stopped_by_a_signal_is_interrupted_not_failed():
+    with Interrupter(times=1) as interrupter, pytest.raises(ffmpeg.FFmpegInterrupted, match="interrupted"):
+        ffmpeg.run(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "60", "-f", "null", "-"], timeout=60)
+    assert len(interrupter.interrupted) == 1
+
+
+def test_an_ffmpeg_that_fails_on_its_input_is_a_failure_not_an_interruption(tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(ffmpeg.FFmpegError) as failure:
+        ffmpeg.run(["-i", str(broken), "-f", "null", "-"], timeout=60)
+    assert not isinstance(failure.value, ffmpeg.FFmpegInterrupted)
+    assert "Invalid data" in str(failure.value)
+
+
+@pytest.fixture
+def builtin(live_server, settings):
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.PROCESSOR_URL = None
+    return live_server
+
+
+def upload(staff_api, data: bytes) -> Video:
+    answer = staff_api.post("/api/videos/", {"title": "Interrupted", "file": SimpleUploadedFile("clip.mp4", data)},
+                            format="multipart")
+    assert answer.status_code == 201, answer.json()
+    return Video.objects.get(pk=answer.json()["id"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_ffmpeg_is_interrupted_is_queued_again_and_the_video_becomes_ready(builtin, staff_api,
+                                                                                      clip_bytes):
+    with Interrupter(times=1) as interrupter:
+        video = upload(staff_api, clip_bytes)  # the whole run happens on commit (a synchronous queue)
+    assert len(interrupter.interrupted) == 1
+    video.refresh_from_db()
+    assert (video.status, video.error_message) == ("ready", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_interrupted_again_and_again_fails_saying_so(builtin, staff_api, clip_bytes):
+    with Interrupter(times=tasks.MAX_INTERRUPTIONS + 10):
+        video = upload(staff_api, clip_bytes)
+    video.refresh_from_db()
+    assert video.status == "failed"
+    assert video.error_message.startswith("ffmpeg was interrupted by a signal")
+    assert video.error_message.endswith(f"{tasks.MAX_INTERRUPTIONS + 1} times")
