@@ -6,6 +6,7 @@ import posixpath
 import re
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -13,7 +14,9 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django_q.tasks import async_task
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import async_task, schedule
 
 from media_lifecycle.api.fields import absolute_url
 from media_lifecycle.processor import ffmpeg, hls
@@ -23,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT = 30
 MAX_INTERRUPTIONS = 3  # a job interrupted more often than this fails, saying so
+RESUME_DELAY_SECONDS = 10
+RUN_JOB = "media_lifecycle.processor.tasks.run_job"
 CHUNK = 1024 * 1024
 
 
@@ -143,14 +148,20 @@ def _call_back(body: dict, result: dict) -> None:
 
 def enqueue(job: dict) -> None:
     """Queue one job for the task cluster's workers."""
-    async_task("media_lifecycle.processor.tasks.run_job", job, task_name=f"process {job['jobId']}",
-               timeout=settings.PROCESSING_TIMEOUT + 120)
+    async_task(RUN_JOB, job, task_name=f"process {job['jobId']}", timeout=settings.PROCESSING_TIMEOUT + 120)
+
+
+def resume_later(job: dict) -> None:
+    """Queue an interrupted job again, due RESUME_DELAY_SECONDS from now: a worker that is stopping (the usual
+    cause) must not take it back at once, only to find the web server gone."""
+    schedule(RUN_JOB, job, name=f"resume {job['jobId']} ({job['interruptions']})", schedule_type=Schedule.ONCE,
+             repeats=-1, next_run=timezone.now() + timedelta(seconds=RESUME_DELAY_SECONDS))
 
 
 def run_job(body: dict) -> dict:
     """Do one job of the SPEC §7 protocol and queue its signed callback; never leaves a job hanging. A job whose
-    ffmpeg was interrupted (the worker was stopped meanwhile) is queued again instead, a few times at most: the
-    next worker to start does it, and the video is not failed for a Ctrl-C."""
+    ffmpeg was interrupted (the worker was stopped meanwhile) is queued again instead, a few times at most: a
+    worker running a little later does it, and the video is not failed for a Ctrl-C."""
     deadline = time.monotonic() + settings.PROCESSING_TIMEOUT
     safe_name = re.sub(r"[^A-Za-z0-9_]", "", str(body.get("jobId")))
     with tempfile.TemporaryDirectory(prefix="mediahooks-") as tmp:
@@ -164,9 +175,10 @@ def run_job(body: dict) -> dict:
             if interruptions > MAX_INTERRUPTIONS:
                 result = {"status": "failed", "errorMessage": f"{exc}, {interruptions} times"}
             else:
-                logger.warning("Built-in processor: job %s interrupted (%s); queued again.", safe_name, exc)
-                enqueue({**body, "interruptions": interruptions})
-                return {"status": "queued again"}
+                logger.warning("Built-in processor: job %s interrupted (%s); it resumes in %d s.", safe_name, exc,
+                               RESUME_DELAY_SECONDS)
+                resume_later({**body, "interruptions": interruptions})
+                return {"status": "resumes later"}
         except (JobFailed, ffmpeg.FFmpegError, hls.PlaylistError) as exc:
             result = {"status": "failed", "errorMessage": str(exc)}
     logger.info("Built-in processor: job %s %s", safe_name, result["status"])

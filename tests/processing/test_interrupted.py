@@ -1,14 +1,20 @@
 """A worker stopped while the built-in processor runs (Ctrl-C under `make run` reaches ffmpeg too) does not fail
-the video: an ffmpeg stopped by a signal is told apart from one that failed, and its job is queued again for the
-next worker, a few times at most."""
+the video: an ffmpeg stopped by a signal is told apart from one that failed, and its job is queued again, due a
+little later (so the stopping worker does not take it back), a few times at most."""
 
 import os
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import Schedule
+from django_q.scheduler import scheduler
 
 from media_lifecycle.models import Video
 from media_lifecycle.processor import ffmpeg, tasks
@@ -18,9 +24,10 @@ class Interrupter(threading.Thread):
     """Sends SIGINT to the ffmpeg processes this test process starts, the first `times` of them, as a Ctrl-C in
     the worker's terminal would."""
 
-    def __init__(self, times: int) -> None:
+    def __init__(self, times: int, only: bytes = b"") -> None:
         super().__init__(daemon=True)
         self.times = times
+        self.only = only  # interrupt only the ffmpeg runs whose command line has this
         self.interrupted: list[int] = []
         self.done = threading.Event()
 
@@ -31,7 +38,8 @@ class Interrupter(threading.Thread):
                 if pid in self.interrupted or len(self.interrupted) >= self.times:
                     continue
                 try:
-                    if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(executable):
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                    if command.startswith(executable) and self.only in command:
                         os.kill(pid, signal.SIGINT)
                         self.interrupted.append(pid)
                 except (FileNotFoundError, ProcessLookupError):
@@ -90,20 +98,37 @@ def upload(staff_api, data: bytes) -> Video:
     return Video.objects.get(pk=answer.json()["id"])
 
 
+def run_the_scheduler_later(seconds: float = tasks.RESUME_DELAY_SECONDS + 1) -> None:
+    """What the task cluster's scheduler does `seconds` from now (the queue runs tasks synchronously here)."""
+    with time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False):
+        scheduler(broker=get_broker())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_job_whose_ffmpeg_is_interrupted_is_queued_again_and_the_video_becomes_ready(builtin, staff_api,
                                                                                       clip_bytes):
-    with Interrupter(times=1) as interrupter:
+    with Interrupter(times=1, only=b"hls") as interrupter:  # the transcode's encode
         video = upload(staff_api, clip_bytes)  # the whole run happens on commit (a synchronous queue)
     assert len(interrupter.interrupted) == 1
     video.refresh_from_db()
+    assert video.status == "processing"  # not failed: its job waits to resume
+    (resume,) = Schedule.objects.all()
+    assert resume.next_run > timezone.now() + timedelta(seconds=tasks.RESUME_DELAY_SECONDS - 2)
+    run_the_scheduler_later(seconds=1)
+    video.refresh_from_db()
+    assert video.status == "processing"  # not before its time
+    run_the_scheduler_later()
+    video.refresh_from_db()
     assert (video.status, video.error_message) == ("ready", "")
+    assert not Schedule.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_job_interrupted_again_and_again_fails_saying_so(builtin, staff_api, clip_bytes):
     with Interrupter(times=tasks.MAX_INTERRUPTIONS + 10):
         video = upload(staff_api, clip_bytes)
+        for turn in range(1, tasks.MAX_INTERRUPTIONS + 1):
+            run_the_scheduler_later(turn * (tasks.RESUME_DELAY_SECONDS + 1))
     video.refresh_from_db()
     assert video.status == "failed"
     assert video.error_message.startswith("ffmpeg was interrupted by a signal")
