@@ -417,8 +417,6 @@ class Relay:
             post = self._start(delivery, deadline, hooks=False)
             if post is not None:
                 posts.append((delivery, post))
-        if waiting is not None and len(waiting) == PER_WEBHOOK // 2:
-            self.more_due = True  # its backlog may go on in the outbox: claim more before its queue runs dry
         if not waiting and self.parked.pop(webhook_id, None) is not None:
             self.more_due = True  # its backlog may go on in the outbox: claim again now, not at the next look
         if not self.webhook_load[webhook_id]:
@@ -452,11 +450,6 @@ class Relay:
         self.next_busy_look = now + IDLE_POLL_SECONDS
         return True
 
-    def _busy(self) -> list[str]:
-        """Webhooks a claim skips: those with a full queue of claimed deliveries waiting for room (up to
-        PER_WEBHOOK wait beside the PER_WEBHOOK in flight, so a busy subscriber's next attempts are at hand)."""
-        return [pk for pk, waiting in self.parked.items() if len(waiting) >= PER_WEBHOOK]
-
     def claim_and_start(self, seen: "Waiting | None" = None) -> int:
         """Claim what fits in the free slots and start it; returns how many deliveries were started. `seen` is
         what a look at the outbox just found (None: no look this turn)."""
@@ -465,7 +458,7 @@ class Relay:
         running = len(self.http_in_flight) + sum(map(len, self.parked.values()))
         free = CAPACITY - running
         if free >= min(CLAIM_MIN, CAPACITY) or not running:
-            busy = self._busy()
+            busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK] + list(self.parked)
             # The read-only look keeps an idle worker off SQLite's write lock; after a full claim, more is likely.
             # Looking past busy webhooks may read through their whole backlog: that look is made less often.
             if self.more_due or (look and seen.deliveries and (not busy or self._busy_look_due() and due_now(
@@ -476,7 +469,8 @@ class Relay:
                 # A full claim suggests more, unless every webhook in it is busy now (the next claim would only
                 # read past their backlog): then the next look decides.
                 self.more_due = len(deliveries) == limit and any(
-                    len(self.parked.get(d.webhook_id, ())) < PER_WEBHOOK for d in deliveries if d.webhook_id)
+                    self.webhook_load[d.webhook_id] < PER_WEBHOOK and d.webhook_id not in self.parked
+                    for d in deliveries if d.webhook_id)
                 claimed += len(deliveries)
         free_hooks = hook_runner.get().size - len(self.hooks_in_flight)
         if free_hooks > 0 and (look and seen.hooks or self.hooks_due):

@@ -112,15 +112,6 @@ def test_the_relay_offers_its_fan_out_only_the_room_it_has():
     assert room.wants("whk_other") and not room.wants("whk_another")  # no more than the free slots
 
 
-def test_a_claim_skips_only_webhooks_whose_queue_of_claimed_deliveries_is_full():
-    worker = relay.Relay()
-    worker.webhook_load["whk_busy"] = relay.PER_WEBHOOK
-    worker.parked["whk_busy"] = deque([(object(), 0.0)] * (relay.PER_WEBHOOK // 2))
-    worker.parked["whk_full"] = deque([(object(), 0.0)] * relay.PER_WEBHOOK)
-    # a busy webhook's next attempts are claimed while some wait, so its queue never runs dry
-    assert worker._busy() == ["whk_full"]
-
-
 def test_webhooks_created_after_an_event_get_none_of_its_deliveries_leased_or_not(make_webhook):
     before = make_webhook("https://a.example.com/hook")
     record()
