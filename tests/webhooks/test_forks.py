@@ -25,8 +25,9 @@ def write() -> None:
 def _write_in_child(database: dict, answers) -> None:
     for wrapper in connections.all(initialized_only=True):
         wrapper.connection = None  # the parent's connections stay the parent's; open our own
-    settings = connection.settings_dict
-    settings["OPTIONS"] = {**settings.get("OPTIONS", {}), "timeout": 3}  # SQLite's busy timeout, short
+    if connection.vendor == "sqlite":  # its busy timeout, short (PostgreSQL has no such lock bookkeeping)
+        settings = connection.settings_dict
+        settings["OPTIONS"] = {**settings.get("OPTIONS", {}), "timeout": 3}
     started = time.monotonic()
     try:
         write()
