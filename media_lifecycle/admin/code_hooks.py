@@ -3,7 +3,7 @@ typed, instead of an error page; and a page lists the hooks registered in this p
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from cms.exceptions import ConflictError, WriteFailed, WriteRefused
@@ -37,6 +37,16 @@ def refusal(obj, action) -> str | None:
 class CodeHooksAdminMixin:
     """For media ModelAdmins: writes that a before-hook refuses are rolled back and the form is shown again
     with the hook's messages next to their fields (or above the form)."""
+
+    def action_target(self, request, object_id: str, action: str, actions):
+        """The object a page button acts on (its view takes POST only): 404 for an unknown object or action, 403
+        without the right to change it."""
+        obj = self.get_object(request, object_id)
+        if obj is None or action not in actions:
+            raise Http404(f"No such {self.opts.verbose_name} or action.")
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
 
     def _changeform_view(self, request, object_id, form_url, extra_context):
         try:

@@ -1,10 +1,10 @@
 """Livestream admin: status badges, start / end buttons on the page (and as bulk actions), the webhooks panel."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 
 from cms.admin_ids import PlainIdAdmin
 from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin, refusal
@@ -60,15 +60,10 @@ class LivestreamAdmin(CodeHooksAdminMixin, PlainIdAdmin, admin.ModelAdmin):
             ])
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
+    @method_decorator(require_POST)
     def action_view(self, request, object_id, action):
         """The page's start / end buttons, through the livestream's own state machine."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        stream = self.get_object(request, object_id)
-        if stream is None or action not in STREAM_ACTIONS:
-            raise Http404("No such livestream or action.")
-        if not self.has_change_permission(request, stream):
-            raise PermissionDenied
+        stream = self.action_target(request, object_id, action, STREAM_ACTIONS)
         self._transition(request, [stream], "live" if action == "start" else "ended", STREAM_ACTIONS[action][1])
         return redirect("admin:media_lifecycle_livestream_change", stream.pk)
 

@@ -6,10 +6,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms.fields import InvalidJSONInput
-from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join, json_script
+from django.views.decorators.http import require_POST
 
 from cms.admin_ids import PlainIdAdmin
 from cms.parsers import StorableJSONFormField
@@ -307,15 +309,10 @@ class VideoAdmin(CodeHooksAdminMixin, PlainIdAdmin, admin.ModelAdmin):
             "object-actions": str(self._buttons(request, video)),
         }}, headers={"Cache-Control": "no-store"})
 
+    @method_decorator(require_POST)
     def action_view(self, request, object_id, action):
         """One editorial action from the page's buttons, through the model layer; back to the page after."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        video = self.get_object(request, object_id)
-        if video is None or action not in VIDEO_ACTIONS:
-            raise Http404("No such video or action.")
-        if not self.has_change_permission(request, video):
-            raise PermissionDenied
+        video = self.action_target(request, object_id, action, VIDEO_ACTIONS)
         label, method = VIDEO_ACTIONS[action]
         reason = refusal(video, method)
         if reason is None:

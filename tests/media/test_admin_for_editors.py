@@ -280,6 +280,23 @@ def test_livestream_page_buttons_start_and_end_it(admin_client):
     assert re.findall(r'name="(\w+)" value="1">', admin_client.get(page).content.decode()) == []
 
 
+def test_livestream_page_buttons_need_post_and_the_change_permission(admin_client, django_user_model):
+    stream = Livestream.objects.create(title="Guarded show")
+    url = reverse("admin:media_lifecycle_livestream_action", args=[stream.pk, "start"])
+    reader = django_user_model.objects.create_user("stream-reader", password="pw-reader-123", is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename="view_livestream"))
+    client = Client()
+    client.force_login(reader)
+
+    assert admin_client.get(url).status_code == 405
+    assert client.post(url).status_code == 403
+    unknown = reverse("admin:media_lifecycle_livestream_action", args=[stream.pk, "explode"])
+    assert admin_client.post(unknown).status_code == 404
+    missing = reverse("admin:media_lifecycle_livestream_action", args=["ls_nothere", "start"])
+    assert admin_client.post(missing).status_code == 404
+    assert Livestream.objects.get(pk=stream.pk).status == "idle"
+
+
 def test_the_playlist_page_is_sortable_and_shows_thumbnails(admin_client):
     playlist = Playlist.objects.create(title="Sorted")
     video = make_video("Thumbed", thumbnail_url="https://cdn.example.com/t.jpg")
