@@ -6,6 +6,7 @@ Without /usr/bin/chromium these tests are skipped, loudly; with MEDIAHOOKS_REQUI
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -53,11 +54,27 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, live_server, transactional_db):
+    """A page in its own browser context. It depends on the database so that it closes before the database is
+    flushed: a page still playing reports to the live server as it goes (and as it leaves), and a request thread
+    writing while the flush truncates deadlocks on PostgreSQL. So the context closes, then every request thread
+    the live server started finishes, and only then does the flush run."""
     context = browser.new_context(viewport={"width": 1100, "height": 820})
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()
+    _wait_for_requests(live_server)
+
+
+def _wait_for_requests(live_server, timeout: float = 30) -> None:
+    """Join the live server's request threads (socketserver keeps them to join on close); the browser context is
+    closed, so its connections end and each thread returns once its request is answered."""
+    threads = list(vars(live_server.thread.httpd).get("_threads", []))  # set at its first request
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [thread.name for thread in threads if thread.is_alive()]
+    assert not stuck, f"live server request threads still running {timeout} s after the browser closed: {stuck}"
 
 
 @pytest.fixture
