@@ -8,6 +8,7 @@ import concurrent.futures
 import logging
 import os
 import queue
+import re
 import threading
 import time
 import uuid
@@ -167,6 +168,16 @@ def _still_held(deliveries: list[Delivery]) -> set[str]:
     return set(rows.values_list("pk", flat=True))
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """Text from outside (a subscriber's answer, a hook's exception) as any column can keep it: PostgreSQL's text
+    refuses NUL, and UTF-8 has no lone surrogates; each becomes U+FFFD, as undecodable bytes already do. One
+    such answer would otherwise fail the whole batch's record, again at every try."""
+    return _UNSTORABLE.sub("\ufffd", text) if text else text
+
+
 def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | None, Outcome | None]:
     """Apply one turn's result to its delivery (in memory): the attempt row and the outcome, if any."""
     delivery.lease_token = None
@@ -183,11 +194,13 @@ def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | N
             return None, None
     delivery.attempt_count += 1
     delivery.last_status_code = result.status_code
+    error = storable(result.error)
     attempt = DeliveryAttempt(
         delivery=delivery, number=delivery.attempt_count, url=result.url,
         started_at=result.started_at, duration_ms=result.duration_ms, status_code=result.status_code,
-        success=result.ok, error=result.error, request_headers=result.request_headers,
-        response_headers=result.response_headers, response_body=result.response_body,
+        success=result.ok, error=error, request_headers=result.request_headers,
+        response_headers={storable(k): storable(v) for k, v in result.response_headers.items()},
+        response_body=storable(result.response_body),
     )
     gone = result.status_code == 410 and not channels.get(delivery.channel).retry_on_gone
     if result.ok:
@@ -196,7 +209,7 @@ def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | N
         delivery.completed_at = now
         delivery.next_attempt_at = None
         return attempt, Outcome(delivery, result, final=True)
-    delivery.last_error = result.error
+    delivery.last_error = error
     delay = None if gone or delivery.is_test else retry.next_delay(  # a test event is one attempt, never retried
         delivery.attempt_count, settings.WEBHOOK_RETRY_SCHEDULE, settings.WEBHOOK_RETRY_JITTER,
         status_code=result.status_code, retry_after=result.retry_after,

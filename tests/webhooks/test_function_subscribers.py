@@ -30,6 +30,10 @@ def explode(event: dict) -> None:
     raise ValueError(f"no thumbnail for {event['data']['id']}")
 
 
+def garble(event: dict) -> None:
+    raise ValueError("bytes \x00 and half a pair \ud83d from a hook")
+
+
 def hang(event: dict) -> None:
     with CALLS.open("a") as out:
         out.write(json.dumps({"hook": "hang", "id": event["id"], "at": time.time()}) + "\n")
@@ -94,6 +98,19 @@ def test_an_exception_is_a_failed_attempt_with_its_type_message_and_the_end_of_t
     (notice,) = mail.outbox
     for part in (name, event_id, "video.ready", delivery.id, "ValueError: no thumbnail for vid_test"):
         assert part in notice.body
+
+
+def test_an_exception_message_no_column_can_hold_is_recorded_with_replacement_characters(settings):
+    # A NUL (refused by PostgreSQL's text) or a lone surrogate (no UTF-8 for it) in what a hook raised.
+    settings.WEBHOOK_RETRY_SCHEDULE = []
+    register(garble)
+    record()
+    relay.drain()
+    delivery = Delivery.objects.get(channel="hook")
+    expected = "ValueError: bytes \ufffd and half a pair \ufffd from a hook"
+    assert (delivery.status, delivery.attempt_count, delivery.last_error) == ("failed", 1, expected)
+    attempt = delivery.attempts.get()
+    assert attempt.error == expected and attempt.response_body.rstrip().endswith(expected)
 
 
 def test_a_hook_that_never_returns_is_stopped_after_hook_timeout_and_retried_while_webhooks_flow(

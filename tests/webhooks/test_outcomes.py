@@ -62,6 +62,24 @@ def test_a_500_is_a_failed_attempt_with_the_code_and_the_start_of_the_body(recei
     assert delivery.next_attempt_at is not None
 
 
+@pytest.mark.parametrize("status", [200, 500])
+def test_an_answer_with_nul_bytes_is_recorded_with_the_rest_of_its_batch(receiver, make_webhook, publish, status):
+    # PostgreSQL's text refuses NUL: written as sent, one such answer failed the whole batch's record, every try.
+    refusing = make_webhook(receiver.url.replace("/hook", "/nul"))
+    make_webhook(receiver.url)
+    receiver.route("/nul", Answer(status, b"bad\x00news \xff"))
+    publish()
+    assert sorted(Delivery.objects.values_list("attempt_count", "last_status_code")) == sorted([(1, 200), (1, status)])
+    nul = Delivery.objects.get(webhook=refusing)
+    attempt = last_attempt(nul)
+    assert attempt.response_body == "bad\ufffdnews \ufffd"
+    if status == 500:
+        assert nul.status == Delivery.Status.PENDING and nul.last_error == "HTTP 500: bad\ufffdnews \ufffd"
+        assert attempt.error == nul.last_error
+    else:
+        assert nul.status == Delivery.Status.SUCCEEDED and attempt.success
+
+
 def test_a_4xx_without_a_body_still_has_an_error(receiver, make_webhook, publish):
     make_webhook(receiver.url)
     receiver.always(Answer(404, b""))
