@@ -33,6 +33,7 @@ BATCH_SIZE = 128
 CAPACITY = 256  # HTTP attempts in flight per worker
 PER_WEBHOOK = 64  # attempts in flight per webhook: a hung subscriber holds at most this many of the CAPACITY slots
 CLAIM_MIN = 32  # when busy, claim only once this many slots are free (fewer, larger claims)
+REFILL_AT = PER_WEBHOOK // 2  # a busy webhook that answers is claimed for again once this few of its wait parked
 IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
 FAST_POLL_SECONDS = 0.025  # without them (SQLite alone, or a broker outage), polling is the wake-up
 LEASE_MARGIN_SECONDS = 2.0
@@ -336,6 +337,8 @@ class Relay:
         self.hooks_in_flight: dict[str, Delivery] = {}
         self.webhook_load: Counter = Counter()
         self.parked: dict[str, deque[tuple[Delivery, float]]] = {}  # claimed, waiting for their webhook's room
+        self.passed_over: set[str] = set()  # busy webhooks the last claim skipped: their backlog may wait
+        self.refill: set[str] = set()  # busy webhooks that answer and run low: the next claim takes them again
         self.unsettled: list[tuple[Delivery, Result]] = []
         self.first_unsettled_at = 0.0
         self.handled = 0
@@ -418,10 +421,14 @@ class Relay:
             if self.http_in_flight.pop(delivery.pk, None) is None and self.hooks_in_flight.pop(delivery.pk, None):
                 self.hooks_due = True  # a child is free: look for the next hook run at once
             if delivery.webhook_id and self.webhook_load.get(delivery.webhook_id):
-                self._one_less(delivery.webhook_id)
+                answered = isinstance(result, Attempt) and result.status_code is not None
+                self._one_less(delivery.webhook_id, answered=answered)
 
-    def _one_less(self, webhook_id: str) -> None:
-        """An attempt of this webhook ended: start its next parked delivery, if any."""
+    def _one_less(self, webhook_id: str, *, answered: bool = False) -> None:
+        """An attempt of this webhook ended: start its next parked delivery, if any. A webhook at its limit whose
+        backlog may go on in the outbox (the claims skip it) is claimed for again as soon as it runs low, if it
+        answers: otherwise one subscriber with a backlog would wait for the next look at each turn. A hung one
+        (its attempts time out unanswered) is left to the looks, so it never gathers parked deliveries."""
         self.webhook_load[webhook_id] -= 1
         waiting = self.parked.get(webhook_id)
         posts = []
@@ -430,6 +437,10 @@ class Relay:
             post = self._start(delivery, deadline, hooks=False)
             if post is not None:
                 posts.append((delivery, post))
+        backlog = waiting is not None or webhook_id in self.passed_over
+        if answered and backlog and len(waiting or ()) <= REFILL_AT and webhook_id not in self.refill:
+            self.refill.add(webhook_id)
+            self.more_due = True
         if not waiting and self.parked.pop(webhook_id, None) is not None:
             self.more_due = True  # its backlog may go on in the outbox: claim again now, not at the next look
         if not self.webhook_load[webhook_id]:
@@ -463,6 +474,12 @@ class Relay:
         self.next_busy_look = now + IDLE_POLL_SECONDS
         return True
 
+    def busy(self) -> set[str]:
+        """The webhooks the next claim skips: at their limit, or with claimed deliveries parked, unless they are
+        to be refilled (they answer, and run low)."""
+        full = {pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK}
+        return (full | set(self.parked)) - self.refill
+
     def claim_and_start(self, seen: "Waiting | None" = None) -> int:
         """Claim what fits in the free slots and start it; returns how many deliveries were started. `seen` is
         what a look at the outbox just found (None: no look this turn)."""
@@ -471,13 +488,14 @@ class Relay:
         running = len(self.http_in_flight) + sum(map(len, self.parked.values()))
         free = CAPACITY - running
         if free >= min(CLAIM_MIN, CAPACITY) or not running:
-            busy = [pk for pk, load in self.webhook_load.items() if load >= PER_WEBHOOK] + list(self.parked)
+            busy = self.busy()
             # The read-only look keeps an idle worker off SQLite's write lock; after a full claim, more is likely.
             # Looking past busy webhooks may read through their whole backlog: that look is made less often.
             if self.more_due or (look and seen.deliveries and (not busy or self._busy_look_due() and due_now(
                     hooks=False, skip_webhooks=busy))):
                 limit = min(free, BATCH_SIZE)
-                deliveries, deadline = claim(limit, hooks=False, skip_webhooks=busy)
+                deliveries, deadline = claim(limit, hooks=False, skip_webhooks=sorted(busy))
+                self.passed_over, self.refill = busy, set()
                 self._launch(deliveries, deadline, hooks=False)
                 # A full claim suggests more, unless every webhook in it is busy now (the next claim would only
                 # read past their backlog): then the next look decides.

@@ -1,0 +1,76 @@
+"""One subscriber with a backlog larger than its share of a worker's slots (PER_WEBHOOK) keeps flowing: when its
+parked deliveries run low and it answers, the next claim takes more of its backlog at once, instead of waiting for
+the relay's next look at the outbox (a quarter of a second with wake-ups, at every turn). A subscriber that does
+not answer is left to the looks."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from tests.conftest import fan_out
+from tests.receiver import Answer
+from tests.webhooks.conftest import video
+from webhooks_app import events, relay
+from webhooks_app.models import Delivery
+
+
+class ConnectedListener:
+    """What run_forever asks of a wake-up listener: connected, so the relay looks at the outbox only every
+    IDLE_POLL_SECONDS (wake-ups tell it about new work)."""
+
+    connected = True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_beyond_the_webhooks_limit_is_claimed_as_it_drains_not_at_the_next_look(
+        receiver, make_webhook, monkeypatch, broker_wakeups):
+    monkeypatch.setattr(relay, "PER_WEBHOOK", 4)
+    monkeypatch.setattr(relay, "REFILL_AT", 2)
+    monkeypatch.setattr(relay, "BATCH_SIZE", 8)
+    monkeypatch.setattr(relay, "IDLE_POLL_SECONDS", 3600)  # a look would come only after the test's end
+    receiver.always(Answer(200, delay=0.05))  # answers take a while: the webhook is at its limit when claims run
+    make_webhook(receiver.url)
+    with transaction.atomic():
+        for _ in range(40):
+            events.record("video.ready", video())
+    assert fan_out() == 40
+
+    # Given a worker with wake-ups, started on a backlog of 40 deliveries to one webhook that takes 4 at a time
+    worker, stop = relay.Relay(), threading.Event()
+
+    def run() -> None:
+        try:
+            worker.run_forever(stop, ConnectedListener())
+        finally:
+            connection.close()  # this thread's own
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        # When it has looked at the outbox once (at its start), all 40 arrive: no claim waited for another look
+        assert len(receiver.wait_for(40, timeout=30)) == 40
+    finally:
+        stop.set()
+        worker.kick.set()
+        thread.join(30)
+    assert Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).count() == 40
+    assert not worker.in_flight
+
+
+def test_only_an_answering_webhook_at_its_limit_is_claimed_for_again_at_once():
+    worker = relay.Relay()
+    worker.more_due = False
+    worker.passed_over = {"whk_hung", "whk_answering"}  # the last claim skipped both: at their limit
+    worker.webhook_load.update({"whk_hung": relay.PER_WEBHOOK, "whk_answering": relay.PER_WEBHOOK})
+
+    # When an attempt of each ends, the hung one's by its timeout, the other one's with an answer
+    worker._one_less("whk_hung", answered=False)
+    assert not worker.refill and not worker.more_due
+    worker._one_less("whk_answering", answered=True)
+
+    # Then the next claim is due now and takes the answering webhook's backlog, whatever its load by then; the
+    # hung one is skipped while it is at its limit
+    assert worker.refill == {"whk_answering"} and worker.more_due
+    worker.webhook_load.update({"whk_hung": relay.PER_WEBHOOK, "whk_answering": relay.PER_WEBHOOK})
+    assert worker.busy() == {"whk_hung"}
