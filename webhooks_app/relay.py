@@ -5,6 +5,7 @@ once, and new work is claimed while slow attempts run. The Delivery row and its 
 guarantee: a claim that is never settled (a killed worker) becomes due again when it expires."""
 
 import concurrent.futures
+import json
 import logging
 import os
 import queue
@@ -14,7 +15,7 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
@@ -157,16 +158,23 @@ def _still_held(deliveries: list[Delivery]) -> set[str]:
     """The deliveries whose lease is still ours, locked until the outcome is written (PostgreSQL row locks;
     SQLite's BEGIN IMMEDIATE already serialises writers). A worker that overran its lease must not
     overwrite the newer outcome of the worker that took the delivery over."""
+    quote = connection.ops.quote_name
+    table = quote(Delivery._meta.db_table)
+    if connection.vendor == "postgresql":  # one parameter whatever the batch (see _json_rows)
+        fields = [Delivery._meta.pk, Delivery._meta.get_field("lease_token")]
+        sql = (f"SELECT d.{quote('id')} FROM {table} d JOIN json_populate_recordset(NULL::{table}, %s::json) v"
+               f" ON d.{quote('id')} = v.{quote('id')} AND d.{quote('lease_token')} = v.{quote('lease_token')}"
+               f" FOR UPDATE OF d")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [_json_rows(fields, deliveries)])
+            return {row[0] for row in cursor.fetchall()}
     by_token: dict[str, list[str]] = {}
     for delivery in deliveries:
         by_token.setdefault(delivery.lease_token, []).append(delivery.pk)
     held = Q()
     for token, pks in by_token.items():
         held |= Q(lease_token=token, pk__in=pks)
-    rows = Delivery.objects.filter(held)
-    if connection.features.has_select_for_update:
-        rows = rows.select_for_update()
-    return set(rows.values_list("pk", flat=True))
+    return set(Delivery.objects.filter(held).values_list("pk", flat=True))
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -224,52 +232,69 @@ def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | N
     return attempt, Outcome(delivery, result, final=delay is None, gone=gone)
 
 
-ROWS_PER_STATEMENT = 200  # attempts or outcomes per statement (12 values a row, far below any parameter limit)
+ROWS_PER_STATEMENT = 200  # SQLite: attempts or outcomes per statement (12 values a row, far below its limit)
+
+
+def _json_rows(fields, objects) -> str:
+    """PostgreSQL: rows as one JSON array of objects keyed by column, for `json_populate_recordset(NULL::table,
+    …)`, which types each value by the table's own column. The statement has one parameter whatever the batch:
+    psycopg parses it once and caches it, where a multi-row VALUES of thousands of placeholders was parsed again at
+    every call, and adapting thousands of values one by one cost more than the database's work."""
+    return json.dumps([{f.column: getattr(item, f.attname) for f in fields} for item in objects],
+                      default=_json_value, ensure_ascii=False)
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()  # microseconds and offset kept
+    raise TypeError(f"{type(value).__name__} is not stored by the relay")
 
 
 def _insert_attempts(attempts: list[DeliveryAttempt]) -> None:
-    """The batch's attempts in multi-row INSERTs (bulk_create's SQL building, or executemany's row-by-row
-    protocol, cost more than the rows themselves)."""
+    """The batch's attempts in one INSERT on PostgreSQL, multi-row INSERTs on SQLite (bulk_create's SQL
+    building, or executemany's row-by-row protocol, cost more than the rows themselves)."""
+    if not attempts:
+        return
     fields = [f for f in DeliveryAttempt._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    row = "({})".format(", ".join(["%s"] * len(fields)))
+    table = quote(DeliveryAttempt._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset("
+                           f"NULL::{table}, %s::json)", [_json_rows(fields, attempts)])
+            return
+        row = "({})".format(", ".join(["%s"] * len(fields)))
         for start in range(0, len(attempts), ROWS_PER_STATEMENT):
             chunk = attempts[start:start + ROWS_PER_STATEMENT]
-            sql = "INSERT INTO {} ({}) VALUES {}".format(
-                quote(DeliveryAttempt._meta.db_table), ", ".join(quote(f.column) for f in fields),
-                ", ".join([row] * len(chunk)))
-            cursor.execute(sql, [f.get_db_prep_save(getattr(a, f.attname), connection) for a in chunk
-                                 for f in fields])
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(chunk))}", [
+                f.get_db_prep_save(getattr(a, f.attname), connection) for a in chunk for f in fields])
 
 
 def _write_outcomes(deliveries: list[Delivery]) -> None:
-    """The batch's outcomes in multi-row UPDATE … FROM (VALUES …) statements (Django's bulk_update builds a CASE
-    per field and row, and executemany sends row after row)."""
-    fields = [Delivery._meta.get_field(name) for name in SETTLED_FIELDS]
+    """The batch's outcomes in one UPDATE … FROM json_populate_recordset(…) on PostgreSQL, multi-row UPDATE …
+    FROM (VALUES …) on SQLite (Django's bulk_update builds a CASE per field and row, and executemany sends row
+    after row)."""
+    if not deliveries:
+        return
+    fields = [Delivery._meta.pk, *(Delivery._meta.get_field(name) for name in SETTLED_FIELDS)]
     quote = connection.ops.quote_name
-    typed = connection.vendor == "postgresql"  # a VALUES column of NULLs only would otherwise be text there
-
-    def value(field) -> str:
-        column = f"v.{quote(field.column)}"
-        return f"CAST({column} AS {field.db_type(connection)})" if typed else column
-
-    names = ", ".join(quote(c) for c in ["id", *(f.column for f in fields)])
-    assignments = ", ".join(f"{quote(f.column)} = {value(f)}" for f in fields)
-    row = "({})".format(", ".join(["%s"] * (len(fields) + 1)))
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields[1:])
     table = quote(Delivery._meta.db_table)
+    update = f"UPDATE {table} SET {assignments} FROM {{}} WHERE {table}.{quote('id')} = v.{quote('id')}"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(update.format(f"json_populate_recordset(NULL::{table}, %s::json) AS v"),
+                           [_json_rows(fields, deliveries)])
+            return
+        row = "({})".format(", ".join(["%s"] * len(fields)))
+        aliases = ", ".join(f"column{i + 1} AS {quote(f.column)}" for i, f in enumerate(fields))
         for start in range(0, len(deliveries), ROWS_PER_STATEMENT):
             chunk = deliveries[start:start + ROWS_PER_STATEMENT]
-            rows = ", ".join([row] * len(chunk))
-            if connection.vendor == "sqlite":  # SQLite names the columns of VALUES column1, column2, …
-                aliases = ", ".join(f"column{i + 1} AS {name}" for i, name in enumerate(names.split(", ")))
-                source = f"(SELECT {aliases} FROM (VALUES {rows})) AS v"
-            else:
-                source = f"(VALUES {rows}) AS v ({names})"
-            sql = f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.{quote('id')} = v.id"
-            cursor.execute(sql, [item for d in chunk for item in (
-                d.pk, *(f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields))])
+            # SQLite names the columns of VALUES column1, column2, …
+            source = f"(SELECT {aliases} FROM (VALUES {', '.join([row] * len(chunk))})) AS v"
+            cursor.execute(update.format(source), [
+                f.get_db_prep_save(getattr(d, f.attname), connection) for d in chunk for f in fields])
 
 
 def settle(deliveries: list[Delivery], results: list[Result]) -> None:

@@ -11,6 +11,7 @@ from tests.receiver import Answer
 from tests.webhooks.conftest import video
 from webhooks_app import events, fanout, relay
 from webhooks_app.models import Delivery
+from webhooks_app.results import Attempt
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +167,30 @@ def test_a_worker_that_overran_its_lease_cannot_overwrite_the_outcome_of_the_wor
     assert delivery.status == Delivery.Status.SUCCEEDED
     assert delivery.attempt_count == 1
     assert [a.success for a in delivery.attempts.all()] == [True]
+
+
+def test_a_settled_attempt_is_recorded_exactly_as_it_was_made(make_webhook, clock, settings):
+    # The outcome and the attempt are written in bulk (one statement each on PostgreSQL, whatever the batch): every
+    # field comes back as given, to the microsecond, with text and headers beyond ASCII.
+    settings.WEBHOOK_RETRY_SCHEDULE = [5.0]
+    make_webhook("https://subscriber.example/hook")
+    delivery = record()
+    (claimed,), _deadline = relay.claim()
+    started = START + timedelta(microseconds=123457)
+    made = Attempt(url="https://subscriber.example/hook", started_at=started,
+                   finished_at=started + timedelta(milliseconds=42), duration_ms=42, status_code=503,
+                   error="HTTP 503: café fermé — «revenez»", response_body="café fermé — «revenez» 🎬",
+                   response_headers={"Content-Type": "text/plain; charset=utf-8", "Retry-After": "7"},
+                   request_headers={"webhook-id": delivery.event_id, "X-Note": "naïve"})
+    relay.settle([claimed], [made])
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempt_count, delivery.last_status_code) == ("pending", 1, 503)
+    assert delivery.last_error == made.error and delivery.completed_at is None
+    assert delivery.next_attempt_at == made.finished_at + timedelta(seconds=5)
+    assert delivery.lease_token is None and delivery.lease_expires_at is None
+    attempt = delivery.attempts.get()
+    assert (attempt.number, attempt.url, attempt.started_at, attempt.duration_ms, attempt.status_code) == (
+        1, made.url, started, 42, 503)
+    assert (attempt.success, attempt.error, attempt.response_body) == (False, made.error, made.response_body)
+    assert attempt.response_headers == made.response_headers and attempt.request_headers == made.request_headers
