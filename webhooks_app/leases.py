@@ -9,6 +9,16 @@ def take(queryset, limit: int, assignments: dict[str, object]) -> list:
     """Set `assignments` on up to `limit` rows of `queryset` (taken in its order) and return their primary keys.
     Every row taken meets the queryset's condition when it is taken (PostgreSQL re-checks it on each row it locks;
     SQLite runs the statement alone), so two workers never take the same row."""
+    pk = connection.ops.quote_name(queryset.model._meta.pk.column)
+    sql, params = taking(queryset, limit, assignments)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {pk}", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def taking(queryset, limit: int, assignments: dict[str, object]) -> tuple[str, list]:
+    """The UPDATE statement of `take`, without its RETURNING clause: for a caller that wants other columns back,
+    or the statement inside a larger one."""
     model = queryset.model
     picked = queryset.values("pk")[:limit]
     sub_sql, sub_params = picked.query.sql_with_params()
@@ -18,8 +28,6 @@ def take(queryset, limit: int, assignments: dict[str, object]) -> list:
     fields = [model._meta.get_field(name) for name in assignments]
     values = [field.get_db_prep_save(assignments[field.name], connection) for field in fields]
     pk = quote(model._meta.pk.column)
-    sql = "UPDATE {} SET {} WHERE {} IN ({}) RETURNING {}".format(
-        quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields), pk, sub_sql, pk)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, *sub_params])
-        return [row[0] for row in cursor.fetchall()]
+    sql = "UPDATE {} SET {} WHERE {} IN ({})".format(
+        quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields), pk, sub_sql)
+    return sql, [*values, *sub_params]

@@ -85,14 +85,51 @@ def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool
     expires = now + timedelta(seconds=lease)
     # next_attempt_at moves to the lease's end: should this worker die, that is when the delivery is due again, and
     # meanwhile claims skip it in the `delivery_due` index instead of reading past it.
-    picked = leases.take(candidates.order_by("next_attempt_at"), limit, {
-        "lease_token": token, "lease_expires_at": expires, "next_attempt_at": expires})
-    if not picked:
-        return [], deadline
-    claimed = list(Delivery.objects.filter(pk__in=picked, lease_token=token).select_related("event")
-                   .defer("event__tags"))
+    candidates = candidates.order_by("next_attempt_at")
+    assignments = {"lease_token": token, "lease_expires_at": expires, "next_attempt_at": expires}
+    if connection.vendor == "postgresql":
+        claimed = _take_with_events(candidates, limit, assignments)
+    else:
+        picked = leases.take(candidates, limit, assignments)
+        claimed = list(Delivery.objects.filter(pk__in=picked, lease_token=token).select_related("event")
+                       .defer("event__tags")) if picked else []
     _attach_webhooks(claimed)
     return claimed, deadline
+
+
+EVENT_FIELDS = [f for f in Event._meta.concrete_fields if f.name != "tags"]  # what an attempt reads of its event
+
+
+def _take_with_events(candidates, limit: int, assignments: dict) -> list[Delivery]:
+    """PostgreSQL: the claim and the read of what was claimed, with each delivery's event, in one statement
+    (the UPDATE … RETURNING inside a WITH): one round trip instead of two, and no statement of one placeholder
+    per claimed row."""
+    quote = connection.ops.quote_name
+    update, params = leases.taking(candidates, limit, assignments)
+    delivery_fields = Delivery._meta.concrete_fields
+    columns = [f"d.{quote(f.column)}" for f in delivery_fields] + [f"e.{quote(f.column)}" for f in EVENT_FIELDS]
+    sql = (f"WITH d AS ({update} RETURNING *) SELECT {', '.join(columns)} FROM d"
+           f" JOIN {quote(Event._meta.db_table)} e ON e.{quote('id')} = d.{quote('event_id')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = [(i, connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
+                  for i, f in enumerate([*delivery_fields, *EVENT_FIELDS])]  # as the ORM's reads apply them
+    converters = [(i, found) for i, found in converters if found]
+    delivery_names = [f.attname for f in delivery_fields]
+    event_names = [f.attname for f in EVENT_FIELDS]
+    event_field = Delivery._meta.get_field("event")
+    split = len(delivery_fields)
+    claimed = []
+    for row in rows:
+        values = list(row)
+        for i, functions in converters:
+            for function in functions:
+                values[i] = function(values[i], None, connection)
+        delivery = Delivery.from_db(connection.alias, delivery_names, values[:split])
+        event_field.set_cached_value(delivery, Event.from_db(connection.alias, event_names, values[split:]))
+        claimed.append(delivery)
+    return claimed
 
 
 def _attach_webhooks(deliveries: list[Delivery]) -> None:
