@@ -490,7 +490,7 @@ class Relay:
         """An attempt of this webhook ended: start its next parked delivery, if any. A webhook at its limit whose
         backlog may go on in the outbox (the claims skip it) is claimed for again as soon as it runs low, if it
         answers: otherwise one subscriber with a backlog would wait for the next look at each turn. A hung one
-        (its attempts time out unanswered) is left to the looks, so it never gathers parked deliveries."""
+        (its attempts time out unanswered) is left to the looks, so it holds no more than one claim's remainder."""
         self.webhook_load[webhook_id] -= 1
         waiting = self.parked.get(webhook_id)
         posts = []
