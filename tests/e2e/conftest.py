@@ -56,25 +56,53 @@ def browser():
 @pytest.fixture
 def page(browser, live_server, transactional_db):
     """A page in its own browser context. It depends on the database so that it closes before the database is
-    flushed: a page still playing reports to the live server as it goes (and as it leaves), and a request thread
-    writing while the flush truncates deadlocks on PostgreSQL. So the context closes, then every request thread
-    the live server started finishes, and only then does the flush run."""
+    flushed: a page still playing reports to the live server as it goes, and as it leaves (a keepalive request,
+    which the browser sends on after the page is gone), and a request writing while the flush truncates
+    deadlocks on PostgreSQL. So the page leaves first, the context closes, and the flush waits until the live
+    server has answered everything and no request has come for a moment."""
+    arrivals = _count_arrivals(live_server)
     context = browser.new_context(viewport={"width": 1100, "height": 820})
     context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
-    _wait_for_requests(live_server)
+    page = context.new_page()
+    yield page
+    try:
+        page.goto("about:blank")  # the page's own leaving (pagehide and its reports), while the context lives
+    finally:
+        context.close()
+    _wait_until_quiet(live_server, arrivals)
 
 
-def _wait_for_requests(live_server, timeout: float = 30) -> None:
-    """Join the live server's request threads (socketserver keeps them to join on close); the browser context is
-    closed, so its connections end and each thread returns once its request is answered."""
-    threads = list(vars(live_server.thread.httpd).get("_threads", []))  # set at its first request
+QUIET_SECONDS = 0.5
+
+
+def _count_arrivals(live_server) -> list[float]:
+    """Note when the live server (one for the session) accepts each connection: [time of the last one]."""
+    httpd = live_server.thread.httpd
+    if not hasattr(httpd, "mediahooks_arrivals"):
+        arrivals = httpd.mediahooks_arrivals = [time.monotonic()]
+        accept = httpd.process_request
+
+        def process_request(request, client_address):
+            arrivals[0] = time.monotonic()
+            accept(request, client_address)
+
+        httpd.process_request = process_request
+    return httpd.mediahooks_arrivals
+
+
+def _wait_until_quiet(live_server, arrivals: list[float], timeout: float = 30) -> None:
+    """Until every request thread of the live server has returned and no connection came for QUIET_SECONDS
+    (socketserver keeps its request threads, to join them on close)."""
     deadline = time.monotonic() + timeout
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    stuck = [thread.name for thread in threads if thread.is_alive()]
-    assert not stuck, f"live server request threads still running {timeout} s after the browser closed: {stuck}"
+    while True:
+        threads = list(vars(live_server.thread.httpd).get("_threads", []))  # set at its first request
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        quiet_for = time.monotonic() - arrivals[0]
+        if not any(thread.is_alive() for thread in threads) and quiet_for >= QUIET_SECONDS:
+            return
+        assert time.monotonic() < deadline, f"the live server was still busy {timeout} s after the browser closed"
+        time.sleep(max(0.01, QUIET_SECONDS - quiet_for))
 
 
 @pytest.fixture
