@@ -28,6 +28,9 @@ def taking(queryset, limit: int, assignments: dict[str, object]) -> tuple[str, l
     fields = [model._meta.get_field(name) for name in assignments]
     values = [field.get_db_prep_save(assignments[field.name], connection) for field in fields]
     pk = quote(model._meta.pk.column)
-    sql = "UPDATE {} SET {} WHERE {} IN ({})".format(
-        quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields), pk, sub_sql)
+    # PostgreSQL: `= ANY(ARRAY(…))` finds the picked rows through the primary key; for `IN (…)` its planner may
+    # hash the picked keys and scan the whole table, a cost that grows with the table's history.
+    picked_rows = f"= ANY(ARRAY({sub_sql}))" if connection.vendor == "postgresql" else f"IN ({sub_sql})"
+    sql = "UPDATE {} SET {} WHERE {} {}".format(
+        quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in fields), pk, picked_rows)
     return sql, [*values, *sub_params]

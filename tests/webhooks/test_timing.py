@@ -194,3 +194,19 @@ def test_a_settled_attempt_is_recorded_exactly_as_it_was_made(make_webhook, cloc
         1, made.url, started, 42, 503)
     assert (attempt.success, attempt.error, attempt.response_body) == (False, made.error, made.response_body)
     assert attempt.response_headers == made.response_headers and attempt.request_headers == made.request_headers
+
+
+def test_a_claimed_delivery_and_its_event_hold_what_the_database_holds(make_webhook):
+    # PostgreSQL claims and reads in one statement of its own (times read from ISO text): every field must come
+    # back as the ORM reads it, to the microsecond, the event's body bytes included.
+    make_webhook("https://subscriber.example/hook")
+    with time_machine.travel(START + timedelta(microseconds=654321), tick=False):
+        delivery = record()
+        (claimed,), _deadline = relay.claim()
+    stored = Delivery.objects.select_related("event").get(pk=delivery.pk)
+    for field in Delivery._meta.concrete_fields:
+        assert getattr(claimed, field.attname) == getattr(stored, field.attname), field.name
+    assert claimed.created_at.microsecond == 654321 and claimed.created_at.utcoffset() == timedelta(0)
+    for field in relay.EVENT_FIELDS:
+        assert getattr(claimed.event, field.attname) == getattr(stored.event, field.attname), field.name
+    assert bytes(claimed.event.body) == bytes(stored.event.body) and claimed.webhook == stored.webhook
