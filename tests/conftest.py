@@ -181,6 +181,27 @@ def start_worker(tmp_path):
         worker.stop()
 
 
+def forked_by(pid: int) -> list[int]:
+    """The child processes of `pid`, whichever of its threads forked them (Linux lists them per thread)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as listing:
+                found += [int(child) for child in listing.read().split()]
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+    return sorted(found)
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie has ended; only its parent has not collected it yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def wait_until(condition, timeout: float = 15.0, interval: float = 0.05):
     """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -17,7 +17,7 @@ import traceback
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
-from webhooks_app import functions
+from webhooks_app import functions, pipes
 from webhooks_app.results import Attempt
 from webhooks_app.sending import STORE_LIMIT
 
@@ -59,6 +59,7 @@ class _Child:
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
         self.conn, child_end = context.Pipe()
+        pipes.parents_end(self.conn)  # the child ends with its worker (pipes.py)
         self.generation = functions.generation()
         self.process = context.Process(target=_child_main, args=(child_end,), name="hook-runner", daemon=True)
         self.process.start()

@@ -9,17 +9,16 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
+from webhooks_app import pipes
 from webhooks_app.results import Attempt
 from webhooks_app.sender import Post, Sender
 
 FLUSH_SECONDS = 0.001  # the child sends finished attempts back at most this long after the first of a batch
 
 
-def _serve(conn, parents_end) -> None:
-    """The child: read batches of (id, Post), start them, and send back batches of (id, Attempt). It ends when the
-    parent goes, however it goes: the fork copied the parent's end of the pipe too, and while that copy stayed
-    open, the pipe never ended, and a child whose worker was killed lived on, alone."""
-    parents_end.close()
+def _serve(conn) -> None:
+    """The child: read batches of (id, Post), start them, and send back batches of (id, Attempt); it ends when the
+    pipe does, that is when its worker is gone, however it went (pipes.py)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sender = Sender()
@@ -54,8 +53,8 @@ class SenderProcess:
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, self._conn), name="webhook-sender",
-                                        daemon=True)
+        pipes.parents_end(self._conn)
+        self._process = context.Process(target=_serve, args=(child,), name="webhook-sender", daemon=True)
         self._process.start()
         child.close()
         self._callbacks: dict[int, Callable[[Attempt], None]] = {}

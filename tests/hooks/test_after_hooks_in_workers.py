@@ -4,13 +4,15 @@ HOOK_TIMEOUT and retried while webhooks keep flowing; a failing hook's attempts 
 its traceback, and the admins hear when it fails for good."""
 
 import json
+import os
+import signal
 import time
 
 import pytest
 from django.db import transaction
 
 from media_lifecycle.models import Tag, Video
-from tests.conftest import wait_until
+from tests.conftest import forked_by, running, wait_until
 from tests.media.conftest import make_ready
 from tests.webhooks.conftest import broker_wakeups  # noqa: F401  (a fixture: wake-ups go to the workers)
 from webhooks_app.models import Delivery, Event, Webhook
@@ -22,9 +24,9 @@ ANNOUNCE = f"{MODULE}.announce"
 MISBEHAVE = f"{MODULE}.misbehave"
 
 
-def start(start_worker, receiver, **env):
+def start(start_worker, receiver, *args, **env):
     """A runworker with the test hook module, posting to `receiver`; returns once its relay runs."""
-    worker = start_worker(HOOK_MODULES=MODULE, HOOK_TEST_URL=receiver.url, **env)
+    worker = start_worker(*args, HOOK_MODULES=MODULE, HOOK_TEST_URL=receiver.url, **env)
     wait_until(lambda: "delivery relay started" in worker.output(), timeout=30)
     return worker
 
@@ -118,3 +120,18 @@ def test_a_failing_hook_keeps_its_error_and_traceback_and_tells_the_admins(
         assert "raise RuntimeError(f\"boom on {event.data['id']}\")" in attempt.response_body
     assert delivery.last_error == f"RuntimeError: boom on {video.pk}"
     wait_until(lambda: MISBEHAVE in worker.output() and "ops@example.com" in worker.output(), timeout=10)
+
+
+def test_the_hook_runners_children_end_with_a_worker_killed_alone(receiver, start_worker, broker_wakeups):  # noqa: F811
+    # Given a worker whose hook runner has run a hook (so it has forked a child for hooks, besides its sender)
+    worker = start(start_worker, receiver, "--no-cluster")
+    published_news_video("Election night")
+    receiver.wait_for(1, timeout=20)
+    forked = wait_until(lambda: len(forked_by(worker.process.pid)) >= 2 and forked_by(worker.process.pid))
+
+    # When only the worker's own process is SIGKILLed
+    os.kill(worker.process.pid, signal.SIGKILL)
+    worker.process.wait(10)
+
+    # Then none of its children lives on: each held a copy of the others' pipes, which kept them open
+    wait_until(lambda: not any(running(pid) for pid in forked), timeout=15)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 
-from tests.conftest import wait_until
+from tests.conftest import forked_by, running, wait_until
 from tests.receiver import Answer, Receiver
 from tests.webhooks.conftest import video
 from webhooks_app import events, relay
@@ -142,28 +142,15 @@ def test_an_attempt_sent_before_the_database_connection_dies_is_recorded_once_it
     assert json.loads(receiver.requests[0].body)["id"] == event_id
 
 
-def children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as listing:
-        return [int(child) for child in listing.read().split()]
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
-    except FileNotFoundError:
-        return False
-
-
 def test_the_processes_of_a_worker_killed_alone_end_with_it(start_worker):
-    # Given a running worker and the processes it forked (the HTTP sender, the hook runner's children)
+    # Given a running worker and the process it forked for sending
     worker = start_worker("--no-cluster")
     wait_for_start(worker)
-    forked = wait_until(lambda: children(worker.process.pid))
+    forked = wait_until(lambda: forked_by(worker.process.pid))
 
     # When only the worker's own process is SIGKILLed (as the kernel's OOM killer picks one process)
     os.kill(worker.process.pid, signal.SIGKILL)
     worker.process.wait(10)
 
     # Then none of them lives on without it
-    wait_until(lambda: not any(alive(pid) for pid in forked), timeout=15)
+    wait_until(lambda: not any(running(pid) for pid in forked), timeout=15)
