@@ -202,13 +202,19 @@ def test_a_page_button_that_no_longer_applies_reports_why(admin_client):
     assert "Only a ready video can be published" in answer.content.decode()
 
 
+def reader_client(django_user_model, username: str, permission: str) -> Client:
+    """A logged-in staff user who may only view (`permission`, such as view_video)."""
+    reader = django_user_model.objects.create_user(username, password="pw-reader-123", is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename=permission))
+    client = Client()
+    client.force_login(reader)
+    return client
+
+
 def test_page_buttons_need_post_and_the_change_permission(admin_client, django_user_model):
     video = make_ready(make_video("Guarded"))
     url = reverse("admin:media_lifecycle_video_action", args=[video.pk, "publish"])
-    reader = django_user_model.objects.create_user("reader", password="pw-reader-123", is_staff=True)
-    reader.user_permissions.add(Permission.objects.get(codename="view_video"))
-    client = Client()
-    client.force_login(reader)
+    client = reader_client(django_user_model, "reader", "view_video")
 
     assert admin_client.get(url).status_code == 405
     assert client.post(url).status_code == 403
@@ -283,10 +289,7 @@ def test_livestream_page_buttons_start_and_end_it(admin_client):
 def test_livestream_page_buttons_need_post_and_the_change_permission(admin_client, django_user_model):
     stream = Livestream.objects.create(title="Guarded show")
     url = reverse("admin:media_lifecycle_livestream_action", args=[stream.pk, "start"])
-    reader = django_user_model.objects.create_user("stream-reader", password="pw-reader-123", is_staff=True)
-    reader.user_permissions.add(Permission.objects.get(codename="view_livestream"))
-    client = Client()
-    client.force_login(reader)
+    client = reader_client(django_user_model, "stream-reader", "view_livestream")
 
     assert admin_client.get(url).status_code == 405
     assert client.post(url).status_code == 403
