@@ -70,8 +70,9 @@ def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool
     """Lease up to `limit` due deliveries for this worker; returns them and the monotonic lease deadline.
     `hooks` narrows the claim to the hook channel (True) or to the others (False).
 
-    One statement (leases.take): PostgreSQL skips rows other workers hold (FOR UPDATE SKIP LOCKED) and re-checks
-    the due condition on those it locks; SQLite runs it alone. Either way no delivery is claimed twice.
+    One UPDATE (leases.take, or on PostgreSQL leases.taking inside the statement that also reads the claimed rows):
+    PostgreSQL skips rows other workers hold (FOR UPDATE SKIP LOCKED) and re-checks the due condition on those it
+    locks; SQLite runs it alone. Either way no delivery is claimed twice.
     """
     token = uuid.uuid4().hex
     now = timezone.now()
@@ -109,7 +110,7 @@ def _take_with_events(candidates, limit: int, assignments: dict) -> list[Deliver
     delivery_fields = Delivery._meta.concrete_fields
     fields = [("d", f) for f in delivery_fields] + [("e", f) for f in EVENT_FIELDS]
     # Times come as ISO text, read by datetime.fromisoformat: Django's loader of timestamptz for psycopg is Python
-    # code, and the six times of a claimed row cost more than the rest of it.
+    # code, about 5 µs a value, and a claimed row has six (as text, a claim of 128 took 12 ms instead of 17).
     times = {i for i, (_table, f) in enumerate(fields) if f.get_internal_type() == "DateTimeField"}
     columns = [f"{table}.{quote(f.column)}" + ("::text" if i in times else "") for i, (table, f) in enumerate(fields)]
     sql = (f"WITH d AS ({update} RETURNING *) SELECT {', '.join(columns)} FROM d"
