@@ -93,3 +93,31 @@ def test_rundev_starts_the_web_server_the_worker_and_the_media_server_and_ctrl_c
             except ProcessLookupError:
                 pass
     assert not listening(web_port) and not listening(rtmp_port)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rundev_stops_everything_and_names_the_child_that_failed(tmp_path):
+    installation_or_skip()
+    web_port = free_port()
+    env = project_env(tmp_path, DATABASE_URL=database_url(), DEBUG="true", LIVESTREAM_DIR=str(tmp_path / "live"),
+                      PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}", Q_CLUSTER_NAME=f"rundev-fail-{os.getpid()}")
+    # Given: another program holds the RTMP port, so the media server cannot start
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env["RTMP_PORT"] = str(taken.getsockname()[1])
+        group = subprocess.Popen([sys.executable, "manage.py", "rundev", "--addr", f"127.0.0.1:{web_port}"],
+                                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 start_new_session=True)
+        try:
+            output, _ = group.communicate(timeout=90)
+        finally:
+            try:
+                os.killpg(group.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    # Then: rundev stopped the others and says which one failed, with its exit code
+    assert group.returncode == 1, output
+    assert "rundev: the media server (runmediaserver) exited with code 1." in output
+    assert "rundev: the web server" not in output and "rundev: the worker" not in output
+    assert not listening(web_port)

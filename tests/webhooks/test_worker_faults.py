@@ -16,6 +16,7 @@ from tests.conftest import forked_by, running, wait_until
 from tests.receiver import Answer, Receiver
 from tests.webhooks.conftest import video
 from webhooks_app import events, relay
+from webhooks_app.management.commands.runworker import WorkerCluster
 from webhooks_app.models import Delivery, Event, Webhook
 
 pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
@@ -154,3 +155,22 @@ def test_the_processes_of_a_worker_killed_alone_end_with_it(start_worker):
 
     # Then none of them lives on without it
     wait_until(lambda: not any(running(pid) for pid in forked), timeout=15)
+
+
+@pytest.mark.django_db
+def test_a_signal_that_comes_while_the_task_cluster_starts_stops_the_worker():
+    # Given: the worker's task cluster, built but not started (django-q2's constructor installs signal handlers)
+    received = []
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        cluster = WorkerCluster(lambda signum, frame: received.append(signum))
+        # When: Ctrl-C and SIGTERM arrive before it started
+        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGTERM)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    # Then: both went to the worker's own stop, and the cluster was left alone (django-q2's handler raised
+    # AttributeError here: it stops a sentinel that does not exist yet)
+    assert received == [signal.SIGINT, signal.SIGTERM]
+    assert cluster.sentinel is None

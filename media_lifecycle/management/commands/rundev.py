@@ -25,9 +25,12 @@ class Command(BaseCommand):
         web = subprocess.Popen([python, "manage.py", "runserver", addr])
         self._wait_for_web(web, addr)
         worker = subprocess.Popen([python, "manage.py", "runworker"])
+        names = {web: "the web server (runserver)", worker: "the worker (runworker)"}
         children = [web, worker]
         if mediaserver.installation() is not None:
-            children.append(subprocess.Popen([python, "manage.py", "runmediaserver", "--app-url", f"http://{addr}"]))
+            media = subprocess.Popen([python, "manage.py", "runmediaserver", "--app-url", f"http://{addr}"])
+            names[media] = "the media server (runmediaserver)"
+            children.append(media)
         else:
             self.stdout.write(mediaserver.MISSING)  # one line: how to get live ingest; the rest runs
 
@@ -52,6 +55,8 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
         failed = [child for child in children if child.returncode not in (0, -signal.SIGINT, -signal.SIGTERM)]
+        for child in failed:
+            self.stderr.write(f"rundev: {names[child]} exited with code {child.returncode}.")
         if failed:
             sys.exit(1)
 

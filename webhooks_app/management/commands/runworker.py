@@ -9,6 +9,7 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django_q.cluster import Cluster
 
 from webhooks_app import hook_runner, relay, sender, wakeups
 from webhooks_app.sender_process import SenderProcess
@@ -69,16 +70,12 @@ class Command(BaseCommand):
     def _supervise_cluster(self, stop: threading.Event, on_signal):
         """Start the django-q2 cluster once its broker answers, and again if it dies; until then the relay works
         alone (it needs only the database)."""
-        from django_q.cluster import Cluster
-
         cluster = None
         waiting_logged = False
         while not stop.is_set():
             if cluster is None or not cluster.sentinel.is_alive():
                 if broker_reachable():
-                    cluster = Cluster()
-                    signal.signal(signal.SIGINT, on_signal)  # Cluster() installs its own handlers
-                    signal.signal(signal.SIGTERM, on_signal)
+                    cluster = WorkerCluster(on_signal)
                     try:
                         cluster.start()
                     except RuntimeError as exc:
@@ -94,6 +91,19 @@ class Command(BaseCommand):
                     waiting_logged = True
             stop.wait(BROKER_RETRY_SECONDS)
         return cluster
+
+
+class WorkerCluster(Cluster):
+    """django-q2's cluster, whose constructor installs its own SIGINT and SIGTERM handlers: here they stop the
+    whole worker (which then stops the cluster). Django-q2's own handler stops the cluster alone, and raised
+    AttributeError on a signal that came before the cluster started."""
+
+    def __init__(self, on_signal) -> None:
+        self.on_signal = on_signal  # before Cluster.__init__ installs the handlers that call it
+        super().__init__()
+
+    def sig_handler(self, signum, frame) -> None:
+        self.on_signal(signum, frame)
 
 
 def broker_reachable() -> bool:
