@@ -103,9 +103,10 @@ class Sender:
     def submit_many(self, posts: list[Post], callbacks: list[Callable[[Attempt], None]]) -> None:
         """Start a batch of POSTs with one hand-over to the loop; each callback gets its Attempt, in the loop's
         thread, as soon as that attempt ends."""
-        self.loop.call_soon_threadsafe(self._start_all, posts, callbacks)
+        self.loop.call_soon_threadsafe(self.start_many, posts, callbacks)
 
-    def _start_all(self, posts: list[Post], callbacks: list[Callable[[Attempt], None]]) -> None:
+    def start_many(self, posts: list[Post], callbacks: list[Callable[[Attempt], None]]) -> None:
+        """submit_many, called in the loop's own thread."""
         for post, callback in zip(posts, callbacks, strict=True):
             task = self.loop.create_task(self._post(post))
             self._tasks.add(task)

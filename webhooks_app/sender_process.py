@@ -18,11 +18,13 @@ FLUSH_SECONDS = 0.001  # the child sends finished attempts back at most this lon
 
 def _serve(conn) -> None:
     """The child: read batches of (id, Post), start them, and send back batches of (id, Attempt); it ends when the
-    pipe does, that is when its worker is gone, however it went (pipes.py)."""
+    pipe does, that is when its worker is gone, however it went (pipes.py). The loop itself reads the pipe, so a
+    batch starts without a hand-over between two threads."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sender = Sender()
     finished: list = []
+    ended = threading.Event()
 
     def flush() -> None:
         batch = finished[:]
@@ -38,12 +40,17 @@ def _serve(conn) -> None:
 
         return report
 
-    while True:
+    def receive() -> None:  # in the loop's thread, whenever the pipe is readable
         try:
             batch = conn.recv()
         except (EOFError, OSError):
+            sender.loop.remove_reader(conn.fileno())
+            ended.set()
             return
-        sender.submit_many([post for _number, post in batch], [reporter(number) for number, _post in batch])
+        sender.start_many([post for _number, post in batch], [reporter(number) for number, _post in batch])
+
+    sender.loop.call_soon_threadsafe(sender.loop.add_reader, conn.fileno(), receive)
+    ended.wait()
 
 
 class SenderProcess:
