@@ -4,10 +4,11 @@ the claim and that transaction leaves the events claimed; once the lease runs ou
 since the deliveries and the end of the claim commit together, an event is never fanned out twice. The deliveries
 the fanning worker has room for are written already leased to it (a Taker), and handed to it after the commit."""
 
+import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -17,14 +18,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from webhooks_app import functions, ids
+from webhooks_app import functions, ids, rows
 from webhooks_app.models import ConditionTag, Delivery, Event, SubscribedEvent, Webhook
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 64
-# Rows per INSERT: 2 bound parameters a row; SQLite's historical limit is 999 parameters, PostgreSQL's 65,535.
-ROWS_PER_STATEMENT = {"sqlite": 400, "postgresql": 5000}
+ROWS_PER_STATEMENT = 400  # SQLite: 2 bound parameters a row, and its historical limit is 999 parameters
 
 
 def _due(now) -> Q:
@@ -41,6 +41,9 @@ def due_exists() -> bool:
     return due_events().exists()
 
 
+CLAIMED_FIELDS = ["id", "type", "timestamp", "tags", "object_type", "object_id", "body"]  # what a fan-out reads
+
+
 def claim(limit: int = BATCH_SIZE) -> tuple[list[Event], str]:
     """Lease up to `limit` events waiting for fan-out; returns them (oldest first, their bodies read by the same
     statement, for deliveries started at once) and the lease token. One statement, like leases.take (PostgreSQL
@@ -54,12 +57,14 @@ def claim(limit: int = BATCH_SIZE) -> tuple[list[Event], str]:
             f" IS NULL OR {quote('lease_expires_at')} <= %s) ORDER BY {quote('timestamp')} LIMIT %s")
     if connection.features.has_select_for_update_skip_locked:
         pick += " FOR UPDATE SKIP LOCKED"
-    returned = ", ".join(quote(name) for name in ["id", "type", "timestamp", "tags", "object_type", "object_id",
-                                                  "body"])
+    fields = [Event._meta.get_field(name) for name in CLAIMED_FIELDS]
+    reader = rows.Reader(fields)
     sql = (f"UPDATE {table} SET {quote('lease_token')} = %s, {quote('lease_expires_at')} = %s"
-           f" WHERE {quote('id')} IN ({pick}) RETURNING {returned}")
+           f" WHERE {quote('id')} IN ({pick}) RETURNING {', '.join(reader.columns(table))}")
     adapt = connection.ops.adapt_datetimefield_value
-    claimed = list(Event.objects.raw(sql, [token, adapt(expires), adapt(now), limit]))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [token, adapt(expires), adapt(now), limit])
+        claimed = [rows.build(Event, fields, reader.values(row)) for row in cursor.fetchall()]
     claimed.sort(key=lambda event: (event.timestamp, event.pk))
     return claimed, token
 
@@ -133,43 +138,118 @@ def matching_hooks(event: Event) -> list[str]:
             if subscriber.matches(event.type, event.tags or [])]
 
 
+@dataclass
+class _Planned:
+    """The deliveries one event's fan-out writes, each with its new id: to the webhooks it reaches (`leased`: the
+    ones the taker wants, written leased to it) and to the hooks it reaches."""
+
+    event: Event
+    webhooks: list[tuple[str, str]]  # (delivery id, webhook id)
+    leased: list[tuple[str, str]]
+    hooks: list[tuple[str, str]]  # (delivery id, hook name)
+
+
+def _plan(events: list[Event], taker: Taker | None) -> list[_Planned]:
+    """Match each event to its subscribers (reads only) and ask the taker which deliveries it wants."""
+    # Events of one batch often share their type, tags and subject: one query each, as of the latest of them.
+    latest: dict[tuple, object] = {}
+    for event in events:
+        key = _match_key(event)
+        latest[key] = max(latest.get(key, event.timestamp), event.timestamp)
+    matches: dict[tuple, list] = {}
+    planned = []
+    for event in events:
+        key = _match_key(event)
+        if key not in matches:
+            matches[key] = matching_webhooks(event, until=latest[key])
+        reached = [pk for pk, since in matches[key] if since <= event.timestamp]
+        hooks = matching_hooks(event)
+        new_ids = iter(ids.delivery_ids(len(reached) + len(hooks)))
+        free, mine = [], []
+        for webhook_id in reached:
+            (mine if taker is not None and taker.wants(webhook_id) else free).append((next(new_ids), webhook_id))
+        planned.append(_Planned(event, free, mine, [(next(new_ids), name) for name in hooks]))
+    return planned
+
+
 def expand(events: list[Event], token: str, taker: Taker | None = None) -> list[str]:
-    """Write the deliveries of claimed events and end their claim, in one transaction; returns the ids of the
-    events fanned out here (an event whose lease was lost meanwhile is left to the worker that took it over).
+    """Write the deliveries of claimed events and end their claim, atomically; returns the ids of the events
+    fanned out here (an event whose lease was lost meanwhile is left to the worker that took it over).
     Deliveries the `taker` wants are written leased to it, and handed to it after the commit."""
-    lease = _DeliveryLease.start() if taker is not None else None
-    leased: list[Delivery] = []
-    with transaction.atomic():
-        # The claim ends first: that locks the rows still ours, and the deliveries commit or roll back with it.
-        kept = _end_claim(events, token)
-        fanned = [event for event in events if event.pk in kept]
-        # Events of one batch often share their type, tags and subject: one query each, as of the latest of them.
-        latest: dict[tuple, object] = {}
-        for event in fanned:
-            key = _match_key(event)
-            latest[key] = max(latest.get(key, event.timestamp), event.timestamp)
-        matches = {key: None for key in latest}
-        hook_rows = []
-        for event in fanned:
-            key = _match_key(event)
-            if matches[key] is None:
-                matches[key] = matching_webhooks(event, until=latest[key])
-            reached = [pk for pk, since in matches[key] if since <= event.timestamp]
-            mine = [pk for pk in reached if taker.wants(pk)] if taker is not None else []
-            if mine:
-                taken = set(mine)
-                insert_deliveries(event, [pk for pk in reached if pk not in taken])
-                leased += lease.insert(event, mine)
-            else:
-                insert_deliveries(event, reached)
-            hook_rows += [Delivery(event_id=event.pk, channel="hook", hook=name, next_attempt_at=event.timestamp,
-                                   created_at=event.timestamp) for name in matching_hooks(event)]
-        Delivery.objects.bulk_create(hook_rows)
-        if leased:
-            lease.attach_webhooks(leased)
+    lease = _DeliveryLease.start()
+    if connection.vendor == "postgresql":
+        planned = _plan(events, taker)  # reads: before the write, which is then one statement
+        kept, webhooks = _write_in_one_statement(planned, token, lease)
+    else:
+        with transaction.atomic():
+            # The claim ends first: that locks the rows still ours, and the deliveries commit or roll back with it.
+            kept = _end_claim(events, token)
+            planned = _plan([event for event in events if event.pk in kept], taker)
+            for plan in planned:
+                insert_deliveries(plan.event, plan.webhooks)
+                insert_deliveries(plan.event, plan.leased, **lease.fields)
+            Delivery.objects.bulk_create(
+                Delivery(pk=pk, event_id=plan.event.pk, channel="hook", hook=name, next_attempt_at=plan.event.timestamp,
+                         created_at=plan.event.timestamp) for plan in planned for pk, name in plan.hooks)
+            webhooks = _webhooks({webhook_id for plan in planned for _pk, webhook_id in plan.leased})
+    leased = [lease.delivery(plan.event, pk, webhook_id, webhooks.get(webhook_id))
+              for plan in planned if plan.event.pk in kept for pk, webhook_id in plan.leased]
     if leased:
         taker.take(leased, lease.deadline)
     return [event.pk for event in events if event.pk in kept]
+
+
+def _write_in_one_statement(planned: list[_Planned], token: str, lease: "_DeliveryLease") -> tuple[set[str], dict]:
+    """PostgreSQL: end the claim of the planned events still ours and write their deliveries, in one statement (so
+    one transaction, and one round trip where BEGIN, the end of the claim, the inserts, the read of the webhooks
+    and COMMIT were five on the path from a commit to the first delivery); it also reads the leased deliveries'
+    webhooks. Returns the ids of the events it ended, and those webhooks by id. The rows are one JSON parameter
+    laid over a record of the columns they share (see relay._json_rows)."""
+    quote = connection.ops.quote_name
+    delivery_table = _table(Delivery)
+    shared = Delivery()  # the defaults of the columns a row does not set
+    records = []
+    expires = lease.expires.isoformat()
+    for plan in planned:
+        event_id, at = plan.event.pk, plan.event.timestamp.isoformat()
+        records += [{"id": pk, "event_id": event_id, "webhook_id": webhook_id, "next_attempt_at": at,
+                     "created_at": at} for pk, webhook_id in plan.webhooks]
+        records += [{"id": pk, "event_id": event_id, "webhook_id": webhook_id, "next_attempt_at": expires,
+                     "created_at": at, "lease_token": lease.token, "lease_expires_at": expires}
+                    for pk, webhook_id in plan.leased]
+        records += [{"id": pk, "event_id": event_id, "channel": "hook", "hook": name, "next_attempt_at": at,
+                     "created_at": at} for pk, name in plan.hooks]
+    defaults = {f.column: getattr(shared, f.attname) for f in Delivery._meta.concrete_fields
+                if f.attname not in ("id", "created_at")}  # every row sets these two
+    columns = ", ".join(quote(f.column) for f in Delivery._meta.concrete_fields)
+    reader = rows.Reader(Webhook._meta.concrete_fields)
+    sql = (f"WITH ended AS (UPDATE {_table(Event)} SET fanout_pending = false, lease_token = NULL,"
+           f" lease_expires_at = NULL WHERE id = ANY(%s) AND lease_token = %s AND fanout_pending RETURNING id),"
+           f" written AS (INSERT INTO {delivery_table} ({columns}) SELECT {columns} FROM json_populate_recordset("
+           f"json_populate_record(NULL::{delivery_table}, %s::json), %s::json) v"
+           f" WHERE v.event_id IN (SELECT id FROM ended))"
+           f" SELECT ARRAY(SELECT id FROM ended), {', '.join(reader.columns('w'))} FROM (SELECT 1) AS one"
+           f" LEFT JOIN {_table(Webhook)} w ON w.id = ANY(%s)")  # one row at least: the LEFT JOIN's
+    leased = list({webhook_id for plan in planned for _pk, webhook_id in plan.leased})
+    params = [[plan.event.pk for plan in planned], token, json.dumps(defaults), json.dumps(records), leased]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    webhooks = [rows.build(Webhook, reader.fields, reader.values(row[1:])) for row in found if row[1] is not None]
+    return set(found[0][0]), {webhook.pk: webhook for webhook in webhooks}
+
+
+def _webhooks(pks: set[str]) -> dict[str, Webhook]:
+    """The webhooks of these ids (every column), by id."""
+    if not pks:
+        return {}
+    reader = rows.Reader(Webhook._meta.concrete_fields)
+    sql = (f"SELECT {', '.join(reader.columns(_table(Webhook)))} FROM {_table(Webhook)}"
+           f" WHERE {connection.ops.quote_name('id')} IN ({', '.join(['%s'] * len(pks))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(pks))
+        found = [rows.build(Webhook, reader.fields, reader.values(row)) for row in cursor.fetchall()]
+    return {webhook.pk: webhook for webhook in found}
 
 
 class _DeliveryLease:
@@ -178,27 +258,18 @@ class _DeliveryLease:
 
     def __init__(self, token: str, expires, deadline: float) -> None:
         self.token, self.expires, self.deadline = token, expires, deadline
+        self.fields = {"next_attempt_at": expires, "lease_token": token, "lease_expires_at": expires}
 
     @classmethod
     def start(cls) -> "_DeliveryLease":
         seconds = settings.WEBHOOK_LEASE_SECONDS
         return cls(uuid.uuid4().hex, timezone.now() + timedelta(seconds=seconds), time.monotonic() + seconds)
 
-    def insert(self, event: Event, webhook_ids: list[str]) -> list[Delivery]:
-        fields = {"next_attempt_at": self.expires, "lease_token": self.token, "lease_expires_at": self.expires}
-        pks = insert_deliveries(event, webhook_ids, **fields)
-        return [Delivery(pk=pk, event=event, webhook_id=webhook_id, created_at=event.timestamp, **fields)
-                for pk, webhook_id in zip(pks, webhook_ids, strict=True)]
-
-    @staticmethod
-    def attach_webhooks(deliveries: list[Delivery]) -> None:
-        wanted = list({delivery.webhook_id for delivery in deliveries})
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in Webhook._meta.concrete_fields)
-        sql = f"SELECT {columns} FROM {_table(Webhook)} WHERE {quote('id')} IN ({', '.join(['%s'] * len(wanted))})"
-        webhooks = {webhook.pk: webhook for webhook in Webhook.objects.raw(sql, wanted)}
-        for delivery in deliveries:
-            delivery.webhook = webhooks.get(delivery.webhook_id)
+    def delivery(self, event: Event, pk: str, webhook_id: str, webhook: Webhook | None) -> Delivery:
+        """A delivery written under this lease, as the worker holds it (its event and webhook attached)."""
+        delivery = Delivery(pk=pk, event=event, webhook_id=webhook_id, created_at=event.timestamp, **self.fields)
+        delivery.webhook = webhook
+        return delivery
 
 
 def _match_key(event: Event) -> tuple:
@@ -220,13 +291,12 @@ def expand_due(limit: int = BATCH_SIZE, *, known_due: bool = False, taker: Taker
     return len(done)
 
 
-def insert_deliveries(event: Event, webhook_ids: Iterable[str], **fields) -> list[str]:
-    """Insert the webhook deliveries of an event (with `fields` set on each) with as few statements as possible:
-    only the id and the webhook differ from row to row, so the rest is bound once (INSERT … SELECT … FROM
-    (VALUES …)). Returns the new deliveries' ids, in the order of `webhook_ids`."""
-    webhook_ids = list(webhook_ids)
-    if not webhook_ids:
-        return []
+def insert_deliveries(event: Event, deliveries: list[tuple[str, str]], **fields) -> None:
+    """SQLite: insert webhook deliveries of an event, given as (delivery id, webhook id), with `fields` set on each,
+    in as few statements as possible: only the id and the webhook differ from row to row, so the rest is bound
+    once (INSERT … SELECT … FROM (VALUES …))."""
+    if not deliveries:
+        return
     template = Delivery(**{"event": event, "next_attempt_at": event.timestamp, "created_at": event.timestamp,
                           **fields})
     shared = [f for f in Delivery._meta.concrete_fields
@@ -234,19 +304,11 @@ def insert_deliveries(event: Event, webhook_ids: Iterable[str], **fields) -> lis
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in [Delivery._meta.pk, Delivery._meta.get_field("webhook"), *shared])
     constants = [f.get_db_prep_save(getattr(template, f.attname), connection) for f in shared]
-    step = ROWS_PER_STATEMENT.get(connection.vendor, 400)
-    written = []
     with connection.cursor() as cursor:
-        for start in range(0, len(webhook_ids), step):
-            chunk = webhook_ids[start:start + step]
+        for start in range(0, len(deliveries), ROWS_PER_STATEMENT):
+            chunk = deliveries[start:start + ROWS_PER_STATEMENT]
             sql = "INSERT INTO {} ({}) SELECT v.column1, v.column2, {} FROM (VALUES {}) AS v".format(
                 quote(Delivery._meta.db_table), columns, ", ".join(["%s"] * len(shared)),
                 ", ".join(["(%s, %s)"] * len(chunk)),
             )
-            params = list(constants)
-            pks = ids.delivery_ids(len(chunk))
-            for delivery_pk, webhook_pk in zip(pks, chunk, strict=True):
-                params += (delivery_pk, webhook_pk)
-            cursor.execute(sql, params)
-            written += pks
-    return written
+            cursor.execute(sql, [*constants, *(value for pair in chunk for value in pair)])

@@ -22,7 +22,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks_app import catalog, channels, events, fanout, hook_runner, leases, retry, sender, signing, wakeups
+from webhooks_app import catalog, channels, events, fanout, hook_runner, leases, retry, rows, sender, signing, wakeups
 from webhooks_app.channels import Call, Outcome
 from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook
 from webhooks_app.results import Attempt, Cancelled, Released, Result
@@ -107,39 +107,23 @@ def _take_with_events(candidates, limit: int, assignments: dict) -> list[Deliver
     per claimed row."""
     quote = connection.ops.quote_name
     update, params = leases.taking(candidates, limit, assignments)
-    delivery_fields = Delivery._meta.concrete_fields
-    fields = [("d", f) for f in delivery_fields] + [("e", f) for f in EVENT_FIELDS]
-    # Times come as ISO text, read by datetime.fromisoformat: Django's loader of timestamptz for psycopg is Python
-    # code, about 5 µs a value, and a claimed row has six (as text, a claim of 128 took 12 ms instead of 17).
-    times = {i for i, (_table, f) in enumerate(fields) if f.get_internal_type() == "DateTimeField"}
-    columns = [f"{table}.{quote(f.column)}" + ("::text" if i in times else "") for i, (table, f) in enumerate(fields)]
+    delivery_fields, split = Delivery._meta.concrete_fields, len(Delivery._meta.concrete_fields)
+    # Times come as ISO text (see rows.Reader): a claimed row has six, and a claim of 128 took 12 ms instead of 17.
+    reader = rows.Reader([*delivery_fields, *EVENT_FIELDS], times_as_text=True)
+    columns = reader.columns(*["d"] * split, *["e"] * len(EVENT_FIELDS))
     sql = (f"WITH d AS ({update} RETURNING *) SELECT {', '.join(columns)} FROM d"
            f" JOIN {quote(Event._meta.db_table)} e ON e.{quote('id')} = d.{quote('event_id')}")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    converters = [(i, [_read_time] if i in times else
-                   connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
-                  for i, (_table, f) in enumerate(fields)]  # as the ORM's reads apply them
-    converters = [(i, found) for i, found in converters if found]
-    delivery_names = [f.attname for f in delivery_fields]
-    event_names = [f.attname for f in EVENT_FIELDS]
+        found = cursor.fetchall()
     event_field = Delivery._meta.get_field("event")
-    split = len(delivery_fields)
     claimed = []
-    for row in rows:
-        values = list(row)
-        for i, functions in converters:
-            for function in functions:
-                values[i] = function(values[i], None, connection)
-        delivery = Delivery.from_db(connection.alias, delivery_names, values[:split])
-        event_field.set_cached_value(delivery, Event.from_db(connection.alias, event_names, values[split:]))
+    for row in found:
+        values = reader.values(row)
+        delivery = rows.build(Delivery, delivery_fields, values[:split])
+        event_field.set_cached_value(delivery, rows.build(Event, EVENT_FIELDS, values[split:]))
         claimed.append(delivery)
     return claimed
-
-
-def _read_time(value: str | None, _expression, _connection) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 def _attach_webhooks(deliveries: list[Delivery]) -> None:

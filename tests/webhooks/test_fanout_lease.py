@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.webhooks.conftest import video
-from webhooks_app import events, fanout, relay
+from webhooks_app import events, fanout, functions, relay
 from webhooks_app.models import Delivery, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +121,47 @@ def test_webhooks_created_after_an_event_get_none_of_its_deliveries_leased_or_no
     assert [d.webhook_id for d in taker.taken] == [before.pk]
     assert list(Delivery.objects.values_list("webhook_id", flat=True)) == [before.pk]
     assert Webhook.objects.count() == 2
+
+
+def test_every_column_of_a_fanned_out_delivery_holds_what_it_should_leased_free_or_hook(make_webhook):
+    mine = make_webhook("https://a.example.com/hook")
+    other = make_webhook("https://b.example.com/hook")
+    functions.register("tests.on_ready", lambda event: None, events=["video.ready"])
+    try:
+        event_id = record()
+        taker = Taker(mine.pk)
+        assert fanout.expand_due(taker=taker) == 1
+    finally:
+        functions.unregister("tests.on_ready")
+    event = events.Event.objects.get(pk=event_id)
+    assert (event.fanout_pending, event.lease_token, event.lease_expires_at) == (False, None, None)
+    (taken,) = taker.taken
+    leased = Delivery.objects.get(webhook=mine)
+    common = {"event_id": event_id, "target_url": "", "is_test": False, "status": "pending", "attempt_count": 0,
+              "last_status_code": None, "last_error": "", "created_at": event.timestamp, "completed_at": None}
+
+    def columns(delivery: Delivery) -> dict:
+        return {f.attname: getattr(delivery, f.attname) for f in Delivery._meta.concrete_fields}
+
+    assert columns(leased) == {**common, "id": taken.pk, "webhook_id": mine.pk, "channel": "webhook", "hook": "",
+                               "next_attempt_at": taken.lease_expires_at, "lease_token": taken.lease_token,
+                               "lease_expires_at": taken.lease_expires_at}
+    assert columns(taken) == columns(leased)  # what the taker holds is what was written
+    free = Delivery.objects.get(webhook=other)
+    assert columns(free) == {**common, "id": free.pk, "webhook_id": other.pk, "channel": "webhook", "hook": "",
+                             "next_attempt_at": event.timestamp, "lease_token": None, "lease_expires_at": None}
+    hook = Delivery.objects.get(channel="hook")
+    assert columns(hook) == {**common, "id": hook.pk, "webhook_id": None, "channel": "hook",
+                             "hook": "tests.on_ready", "next_attempt_at": event.timestamp, "lease_token": None,
+                             "lease_expires_at": None}
+    assert len({leased.pk, free.pk, hook.pk}) == 3
+
+
+def test_a_claimed_event_holds_what_the_database_holds():
+    with transaction.atomic():
+        event_id = events.record("video.ready", video(["news", "sport"]), tags=["news", "sport"]).id
+    (claimed,), _token = fanout.claim()
+    stored = events.Event.objects.get(pk=event_id)
+    for name in fanout.CLAIMED_FIELDS:
+        assert getattr(claimed, name) == getattr(stored, name), name
+    assert claimed.tags == ["news", "sport"] and isinstance(claimed.body, bytes | memoryview)

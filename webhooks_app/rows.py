@@ -1,0 +1,50 @@
+"""Model instances from the rows of hand-written SQL, each value converted exactly as the ORM's own reads convert
+it. Django's raw() does the same, but looks up every field's column again in its result's columns at each query:
+on the path from a commit to the first delivery that took longer than the query it read (about 0.5 ms a call)."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection
+
+
+def _read_time(value: str | None, _expression, _connection) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+class Reader:
+    """Reads rows whose columns are `fields`, in order (of one model, or of several side by side). With
+    `times_as_text`, date-times are selected as ISO text (`columns` casts them) and parsed by
+    datetime.fromisoformat: Django's loader of PostgreSQL's timestamptz is Python code, about 5 µs a value."""
+
+    def __init__(self, fields: Sequence, *, times_as_text: bool = False) -> None:
+        self.fields = list(fields)
+        self.text_times = {i for i, f in enumerate(self.fields)
+                           if times_as_text and f.get_internal_type() == "DateTimeField"}
+        found = [(i, [_read_time] if i in self.text_times else
+                  connection.ops.get_db_converters(f.cached_col) + f.get_db_converters(connection))
+                 for i, f in enumerate(self.fields)]  # as the ORM's reads apply them
+        self.converters = [(i, functions) for i, functions in found if functions]
+
+    def columns(self, *tables: str) -> list[str]:
+        """The SELECT list, each field's column qualified by its table alias (one alias per field, or one for
+        all)."""
+        quote = connection.ops.quote_name
+        aliases = tables if len(tables) == len(self.fields) else tables * len(self.fields)
+        return [f"{alias}.{quote(f.column)}" + ("::text" if i in self.text_times else "")
+                for i, (alias, f) in enumerate(zip(aliases, self.fields, strict=True))]
+
+    def values(self, row: Sequence) -> list:
+        values = list(row)
+        for i, functions in self.converters:
+            for function in functions:
+                values[i] = function(values[i], None, connection)
+        return values
+
+
+def build(model, fields: Sequence, values: Sequence):
+    """An instance of `model` as the ORM would have read it, from its `fields`' converted values (in any order:
+    Model.from_db takes a subset of the fields in the model's own order)."""
+    given = dict(zip((f.attname for f in fields), values, strict=True))
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in given]
+    return model.from_db(connection.alias, names, [given[name] for name in names])
