@@ -191,7 +191,7 @@ def expand(events: list[Event], token: str, taker: Taker | None = None) -> list[
             Delivery.objects.bulk_create(
                 Delivery(pk=pk, event_id=plan.event.pk, channel="hook", hook=name, next_attempt_at=plan.event.timestamp,
                          created_at=plan.event.timestamp) for plan in planned for pk, name in plan.hooks)
-            webhooks = _webhooks({webhook_id for plan in planned for _pk, webhook_id in plan.leased})
+            webhooks = webhooks_by_id({webhook_id for plan in planned for _pk, webhook_id in plan.leased})
     leased = [lease.delivery(plan.event, pk, webhook_id, webhooks.get(webhook_id))
               for plan in planned if plan.event.pk in kept for pk, webhook_id in plan.leased]
     if leased:
@@ -239,8 +239,8 @@ def _write_in_one_statement(planned: list[_Planned], token: str, lease: "_Delive
     return set(found[0][0]), {webhook.pk: webhook for webhook in webhooks}
 
 
-def _webhooks(pks: set[str]) -> dict[str, Webhook]:
-    """The webhooks of these ids (every column), by id."""
+def webhooks_by_id(pks: set[str]) -> dict[str, Webhook]:
+    """The webhooks of these ids (every column), by id, read through rows.Reader."""
     if not pks:
         return {}
     reader = rows.Reader(Webhook._meta.concrete_fields)

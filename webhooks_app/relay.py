@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from webhooks_app import catalog, channels, events, fanout, hook_runner, leases, retry, rows, sender, signing, wakeups
 from webhooks_app.channels import Call, Outcome
-from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook
+from webhooks_app.models import Delivery, DeliveryAttempt, Event
 from webhooks_app.results import Attempt, Cancelled, Released, Result
 from webhooks_app.sender import Post
 
@@ -128,8 +128,7 @@ def _take_with_events(candidates, limit: int, assignments: dict) -> list[Deliver
 
 def _attach_webhooks(deliveries: list[Delivery]) -> None:
     """Load each webhook once for the batch (a claim's deliveries often share a few webhooks)."""
-    wanted = {d.webhook_id for d in deliveries if d.webhook_id}
-    webhooks = {w.pk: w for w in Webhook.objects.filter(pk__in=wanted)} if wanted else {}
+    webhooks = fanout.webhooks_by_id({d.webhook_id for d in deliveries if d.webhook_id})
     for delivery in deliveries:
         if delivery.webhook_id:
             delivery.webhook = webhooks.get(delivery.webhook_id)
@@ -218,7 +217,25 @@ def storable(text: str) -> str:
     return _UNSTORABLE.sub("\ufffd", text) if text else text
 
 
-def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | None, Outcome | None]:
+@dataclass(slots=True)
+class _AttemptRow:
+    """A DeliveryAttempt's columns as the relay writes them (by attname): a model instance cost more to build than
+    the row cost to write."""
+
+    delivery_id: str
+    number: int
+    url: str
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    success: bool
+    error: str
+    request_headers: dict
+    response_headers: dict
+    response_body: str
+
+
+def _judge(delivery: Delivery, result: Result, now) -> tuple[_AttemptRow | None, Outcome | None]:
     """Apply one turn's result to its delivery (in memory): the attempt row and the outcome, if any."""
     delivery.lease_token = None
     delivery.lease_expires_at = None
@@ -235,8 +252,8 @@ def _judge(delivery: Delivery, result: Result, now) -> tuple[DeliveryAttempt | N
     delivery.attempt_count += 1
     delivery.last_status_code = result.status_code
     error = storable(result.error)
-    attempt = DeliveryAttempt(
-        delivery=delivery, number=delivery.attempt_count, url=result.url,
+    attempt = _AttemptRow(
+        delivery_id=delivery.pk, number=delivery.attempt_count, url=result.url,
         started_at=result.started_at, duration_ms=result.duration_ms, status_code=result.status_code,
         success=result.ok, error=error, request_headers=result.request_headers,
         response_headers={storable(k): storable(v) for k, v in result.response_headers.items()},
@@ -281,7 +298,7 @@ def _json_value(value):
     raise TypeError(f"{type(value).__name__} is not stored by the relay")
 
 
-def _insert_attempts(attempts: list[DeliveryAttempt]) -> None:
+def _insert_attempts(attempts: list[_AttemptRow]) -> None:
     """The batch's attempts in one INSERT on PostgreSQL, multi-row INSERTs on SQLite (bulk_create's SQL
     building, or executemany's row-by-row protocol, cost more than the rows themselves)."""
     if not attempts:
