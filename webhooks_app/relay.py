@@ -568,8 +568,12 @@ class Relay:
                     hooks=False, skip_webhooks=busy))):
                 limit = min(free, BATCH_SIZE)
                 deliveries, deadline = claim(limit, hooks=False, skip_webhooks=sorted(busy))
-                self.passed_over, self.refill = busy, set()
                 self._launch(deliveries, deadline, hooks=False)
+                # Skipped by the next claims: the busy webhooks, and those this claim brought to their limit (their
+                # backlog may go on in the outbox even when none of it waits parked here).
+                self.passed_over = busy | {d.webhook_id for d in deliveries
+                                           if d.webhook_id and self.webhook_load[d.webhook_id] >= PER_WEBHOOK}
+                self.refill = set()
                 # A full claim suggests more, unless every webhook in it is busy now (the next claim would only
                 # read past their backlog): then the next look decides.
                 self.more_due = len(deliveries) == limit and any(

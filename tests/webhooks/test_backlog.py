@@ -1,7 +1,7 @@
 """One subscriber with a backlog larger than its share of a worker's slots (PER_WEBHOOK) keeps flowing: when its
 parked deliveries run low and it answers, the next claim takes more of its backlog at once, instead of waiting for
-the relay's next look at the outbox (a quarter of a second with wake-ups, at every turn). A subscriber that does
-not answer is left to the looks."""
+the relay's next look at the outbox (a quarter of a second with wake-ups, at every turn); so does one that a claim
+brought to its limit with none of its deliveries parked. A subscriber that does not answer is left to the looks."""
 
 import threading
 
@@ -22,6 +22,27 @@ class ConnectedListener:
     connected = True
 
 
+def run_until_received(receiver, count: int) -> relay.Relay:
+    """Run a worker with wake-ups (it looks at the outbox once, at its start) until `count` requests arrived."""
+    worker, stop = relay.Relay(), threading.Event()
+
+    def run() -> None:
+        try:
+            worker.run_forever(stop, ConnectedListener())
+        finally:
+            connection.close()  # this thread's own
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert len(receiver.wait_for(count, timeout=30)) == count
+    finally:
+        stop.set()
+        worker.kick.set()
+        thread.join(30)
+    return worker
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_backlog_beyond_the_webhooks_limit_is_claimed_as_it_drains_not_at_the_next_look(
         receiver, make_webhook, monkeypatch, broker_wakeups):
@@ -37,23 +58,8 @@ def test_a_backlog_beyond_the_webhooks_limit_is_claimed_as_it_drains_not_at_the_
     assert fan_out() == 40
 
     # Given a worker with wake-ups, started on a backlog of 40 deliveries to one webhook that takes 4 at a time
-    worker, stop = relay.Relay(), threading.Event()
-
-    def run() -> None:
-        try:
-            worker.run_forever(stop, ConnectedListener())
-        finally:
-            connection.close()  # this thread's own
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    try:
-        # When it has looked at the outbox once (at its start), all 40 arrive: no claim waited for another look
-        assert len(receiver.wait_for(40, timeout=30)) == 40
-    finally:
-        stop.set()
-        worker.kick.set()
-        thread.join(30)
+    # When it has looked at the outbox once (at its start), all 40 arrive: no claim waited for another look
+    worker = run_until_received(receiver, 40)
     assert Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).count() == 40
     assert not worker.in_flight
 
@@ -74,3 +80,25 @@ def test_only_an_answering_webhook_at_its_limit_is_claimed_for_again_at_once():
     assert worker.refill == {"whk_answering"} and worker.more_due
     worker.webhook_load.update({"whk_hung": relay.PER_WEBHOOK, "whk_answering": relay.PER_WEBHOOK})
     assert worker.busy() == {"whk_hung"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhooks_a_claim_brings_to_their_limit_with_nothing_parked_keep_flowing(
+        receiver, make_webhook, monkeypatch, broker_wakeups):
+    monkeypatch.setattr(relay, "PER_WEBHOOK", 4)
+    monkeypatch.setattr(relay, "REFILL_AT", 2)
+    monkeypatch.setattr(relay, "BATCH_SIZE", 8)
+    monkeypatch.setattr(relay, "IDLE_POLL_SECONDS", 3600)  # a look would come only after the test's end
+    receiver.always(Answer(200, delay=0.05))
+    make_webhook(receiver.url)
+    make_webhook(receiver.url)
+    with transaction.atomic():
+        for _ in range(20):
+            events.record("video.ready", video())
+    assert fan_out() == 20
+
+    # Given two webhooks with a backlog of 20 each: a claim of 8 takes 4 of each, which brings both to their
+    # limit of 4 with none of their deliveries parked in the worker
+    # Then the rest of both backlogs is claimed as their attempts end, not at the next look
+    run_until_received(receiver, 40)
+    assert Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).count() == 40
