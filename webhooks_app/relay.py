@@ -491,9 +491,10 @@ class Relay:
             taken += 1
             if isinstance(result, Released):
                 self.more_due = True
-            if self.http_in_flight.pop(delivery.pk, None) is None and self.hooks_in_flight.pop(delivery.pk, None):
+            sent = self.http_in_flight.pop(delivery.pk, None) is not None
+            if not sent and self.hooks_in_flight.pop(delivery.pk, None):
                 self.hooks_due = True  # a child is free: look for the next hook run at once
-            if delivery.webhook_id and self.webhook_load.get(delivery.webhook_id):
+            if sent and delivery.webhook_id:  # not one that never started (released or cancelled at once)
                 answered = isinstance(result, Attempt) and result.status_code is not None
                 self._one_less(delivery.webhook_id, answered=answered)
 

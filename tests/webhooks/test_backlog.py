@@ -13,6 +13,7 @@ from tests.receiver import Answer
 from tests.webhooks.conftest import video
 from webhooks_app import events, relay
 from webhooks_app.models import Delivery
+from webhooks_app.results import Released
 
 
 class ConnectedListener:
@@ -80,6 +81,16 @@ def test_only_an_answering_webhook_at_its_limit_is_claimed_for_again_at_once():
     assert worker.refill == {"whk_answering"} and worker.more_due
     worker.webhook_load.update({"whk_hung": relay.PER_WEBHOOK, "whk_answering": relay.PER_WEBHOOK})
     assert worker.busy() == {"whk_hung"}
+
+
+def test_a_delivery_released_before_it_started_frees_no_slot_of_its_webhook():
+    worker = relay.Relay()
+    worker.webhook_load["whk_full"] = relay.PER_WEBHOOK  # its attempts in flight: as many as it may have
+    never_started = Delivery(pk="dlv_released", webhook_id="whk_full")
+    worker.finished.put((never_started, Released("its lease had no room left for a whole attempt")))
+    worker.take_finished()
+    assert worker.webhook_load["whk_full"] == relay.PER_WEBHOOK  # not one less: the next parked one stays parked
+    assert [d.pk for d, _result in worker.unsettled] == ["dlv_released"]  # due again once recorded
 
 
 @pytest.mark.django_db(transaction=True)
