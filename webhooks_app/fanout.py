@@ -235,8 +235,8 @@ def _write_in_one_statement(planned: list[_Planned], token: str, lease: "_Delive
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    webhooks = [rows.build(Webhook, reader.fields, reader.values(row[1:])) for row in found if row[1] is not None]
-    return set(found[0][0]), {webhook.pk: webhook for webhook in webhooks}
+    webhooks = [rows.build(Webhook, reader.fields, reader.values(row[1:])) for row in found]
+    return set(found[0][0]), {webhook.pk: webhook for webhook in webhooks if webhook.pk is not None}
 
 
 def webhooks_by_id(pks: set[str]) -> dict[str, Webhook]:
