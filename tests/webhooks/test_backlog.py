@@ -23,6 +23,17 @@ class ConnectedListener:
     connected = True
 
 
+@pytest.fixture
+def small_limits(monkeypatch, receiver):
+    """A webhook takes 4 attempts at a time, claims take 8, and the relay's look at the outbox would come only
+    after the test's end; answers take a while, so a webhook is at its limit when claims run."""
+    monkeypatch.setattr(relay, "PER_WEBHOOK", 4)
+    monkeypatch.setattr(relay, "REFILL_AT", 2)
+    monkeypatch.setattr(relay, "BATCH_SIZE", 8)
+    monkeypatch.setattr(relay, "IDLE_POLL_SECONDS", 3600)
+    receiver.always(Answer(200, delay=0.05))
+
+
 def run_until_received(receiver, count: int) -> relay.Relay:
     """Run a worker with wake-ups (it looks at the outbox once, at its start) until `count` requests arrived."""
     worker, stop = relay.Relay(), threading.Event()
@@ -46,12 +57,7 @@ def run_until_received(receiver, count: int) -> relay.Relay:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_backlog_beyond_the_webhooks_limit_is_claimed_as_it_drains_not_at_the_next_look(
-        receiver, make_webhook, monkeypatch, broker_wakeups):
-    monkeypatch.setattr(relay, "PER_WEBHOOK", 4)
-    monkeypatch.setattr(relay, "REFILL_AT", 2)
-    monkeypatch.setattr(relay, "BATCH_SIZE", 8)
-    monkeypatch.setattr(relay, "IDLE_POLL_SECONDS", 3600)  # a look would come only after the test's end
-    receiver.always(Answer(200, delay=0.05))  # answers take a while: the webhook is at its limit when claims run
+        receiver, make_webhook, small_limits, broker_wakeups):
     make_webhook(receiver.url)
     with transaction.atomic():
         for _ in range(40):
@@ -95,12 +101,7 @@ def test_a_delivery_released_before_it_started_frees_no_slot_of_its_webhook():
 
 @pytest.mark.django_db(transaction=True)
 def test_webhooks_a_claim_brings_to_their_limit_with_nothing_parked_keep_flowing(
-        receiver, make_webhook, monkeypatch, broker_wakeups):
-    monkeypatch.setattr(relay, "PER_WEBHOOK", 4)
-    monkeypatch.setattr(relay, "REFILL_AT", 2)
-    monkeypatch.setattr(relay, "BATCH_SIZE", 8)
-    monkeypatch.setattr(relay, "IDLE_POLL_SECONDS", 3600)  # a look would come only after the test's end
-    receiver.always(Answer(200, delay=0.05))
+        receiver, make_webhook, small_limits, broker_wakeups):
     make_webhook(receiver.url)
     make_webhook(receiver.url)
     with transaction.atomic():
