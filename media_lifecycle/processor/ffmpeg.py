@@ -30,6 +30,7 @@ class FFmpegInterrupted(FFmpegError):
 # ffmpeg exits with 255 after it caught SIGINT, SIGTERM or SIGQUIT; a signal it did not catch shows as -signal.
 INTERRUPTED_EXIT = 255
 INTERRUPTING_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP}
+RECEIVED_SIGNAL = re.compile(r"Exiting normally, received signal (\d+)\.")
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,12 @@ def _reason(stderr: str) -> str:
     return " | ".join((useful or lines or ["ffmpeg gave no reason"])[-ERROR_LINES:])
 
 
-def _check_interrupted(returncode: int) -> None:
-    if returncode == INTERRUPTED_EXIT or -returncode in INTERRUPTING_SIGNALS:
+def _check_interrupted(returncode: int, stderr: str) -> None:
+    """Raise FFmpegInterrupted if a signal stopped ffmpeg: by its exit code, or by its own last words (a signal
+    caught while it opened its input ends it with "Exiting normally, received signal 2." and exit code 0)."""
+    caught = RECEIVED_SIGNAL.search(stderr)
+    if returncode == INTERRUPTED_EXIT or -returncode in INTERRUPTING_SIGNALS or (
+            caught and int(caught.group(1)) in INTERRUPTING_SIGNALS):
         raise FFmpegInterrupted(f"ffmpeg was interrupted by a signal (exit code {returncode})")
 
 
@@ -63,7 +68,7 @@ def run(args: list[str], *, timeout: float) -> str:
     except subprocess.TimeoutExpired:
         raise FFmpegError(f"ffmpeg timed out after {timeout:g} s") from None
     stderr = done.stderr.decode("utf-8", errors="replace")
-    _check_interrupted(done.returncode)
+    _check_interrupted(done.returncode, stderr)
     if done.returncode != 0:
         raise FFmpegError(f"ffmpeg failed: {_reason(stderr)}")
     return stderr
@@ -76,8 +81,8 @@ def probe(path: Path, *, timeout: float) -> Probe:
         done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise FFmpegError(f"ffmpeg timed out after {timeout:g} s while probing") from None
-    _check_interrupted(done.returncode)
     stderr = done.stderr.decode("utf-8", errors="replace")  # `-i` alone always "fails": no output file
+    _check_interrupted(done.returncode, stderr)
     size = VIDEO_STREAM.search(stderr)
     duration = DURATION.search(stderr)
     if size is None:

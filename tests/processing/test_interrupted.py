@@ -5,6 +5,7 @@ little later (so the stopping worker does not take it back), a few times at most
 import os
 import signal
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +74,45 @@ def test_an_ffmpeg_stopped_by_a_signal_is_interrupted_not_failed():
     with Interrupter(times=1) as interrupter, pytest.raises(ffmpeg.FFmpegInterrupted, match="interrupted"):
         ffmpeg.run(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "60", "-f", "null", "-"], timeout=60)
     assert len(interrupter.interrupted) == 1
+
+
+def test_a_probe_stopped_by_a_signal_while_it_opens_its_input_is_interrupted_not_failed(tmp_path):
+    # Given: a probe whose input is a pipe nobody writes yet, so ffmpeg waits in opening it (its signal handlers
+    # are installed by then)
+    source = tmp_path / "source"
+    os.mkfifo(source)
+    outcome: list[BaseException] = []
+
+    def probe() -> None:
+        try:
+            ffmpeg.probe(source, timeout=30)
+        except BaseException as exc:  # noqa: BLE001 - the test reads what it raised
+            outcome.append(exc)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    deadline = time.monotonic() + 20
+    waiting = []
+    while not waiting and time.monotonic() < deadline:
+        waiting = [pid for pid in _children() if _waits_for_a_writer(pid)]
+        time.sleep(0.01)
+    assert waiting, "ffmpeg never waited on its input"
+    # When: Ctrl-C reaches it, and then its input opens
+    os.kill(waiting[0], signal.SIGINT)
+    with source.open("wb") as pipe:
+        pipe.write(b"not a video")
+    prober.join(20)
+    # Then: ffmpeg ends with "Exiting normally, received signal 2." and exit code 0: an interruption, not a source
+    # without a video stream (which failed the video)
+    (raised,) = outcome
+    assert isinstance(raised, ffmpeg.FFmpegInterrupted), raised
+
+
+def _waits_for_a_writer(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text() == "wait_for_partner"  # in open() of a FIFO
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def test_an_ffmpeg_that_fails_on_its_input_is_a_failure_not_an_interruption(tmp_path):
