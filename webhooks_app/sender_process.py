@@ -2,6 +2,7 @@
 on two CPUs instead of sharing one interpreter lock. Batches of POSTs go to the child over a pipe, and batches of
 Attempts come back; the child runs the very same Sender, so every guarantee of the sender holds."""
 
+import logging
 import multiprocessing
 import signal
 import threading
@@ -12,6 +13,8 @@ from django.utils import timezone
 from webhooks_app import pipes
 from webhooks_app.results import Attempt
 from webhooks_app.sender import Post, Sender
+
+logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.001  # the child sends finished attempts back at most this long after the first of a batch
 
@@ -43,7 +46,9 @@ def _serve(conn) -> None:
     def receive() -> None:  # in the loop's thread, whenever the pipe is readable
         try:
             batch = conn.recv()
-        except (EOFError, OSError):
+        except Exception as exc:  # the pipe ended (EOFError, OSError) or broke: this child ends, as before
+            if not isinstance(exc, EOFError | OSError):
+                logger.exception("The sender process could not read its work; it stops.")
             sender.loop.remove_reader(conn.fileno())
             ended.set()
             return

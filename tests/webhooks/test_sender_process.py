@@ -63,3 +63,19 @@ def test_attempts_in_flight_when_the_child_dies_come_back_failed(process, receiv
     hang.set()
     (attempt,) = results
     assert not attempt.ok and attempt.error == "internal error: the sender process stopped"
+
+
+def test_a_child_that_cannot_read_its_work_ends_and_attempts_in_flight_come_back_failed(process, receiver):
+    hang = threading.Event()
+    receiver.always(Answer(200, hang=hang))
+    results, done = [], threading.Event()
+    process.submit_many([Post(receiver.url, b"{}", {}, timeout=5, guarded=False)],
+                        [lambda attempt: (results.append(attempt), done.set())])
+    receiver.wait_for(1)
+    process._conn.send_bytes(b"not a batch of posts")  # what no worker sends: the pipe's framing is broken
+    assert done.wait(10)
+    hang.set()
+    process._process.join(10)
+    assert process._process.exitcode is not None  # it stopped instead of reading the broken pipe on and on
+    (attempt,) = results
+    assert not attempt.ok and attempt.error == "internal error: the sender process stopped"
