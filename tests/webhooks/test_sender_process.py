@@ -51,13 +51,19 @@ def test_attempts_made_in_the_child_come_back_with_their_answers_and_the_guard_a
     assert len(receiver.requests) == 2
 
 
-def test_attempts_in_flight_when_the_child_dies_come_back_failed(process, receiver):
-    hang = threading.Event()
+def attempt_in_flight(process: SenderProcess, receiver, hang: threading.Event) -> tuple[list, threading.Event]:
+    """One attempt the receiver holds until `hang` is set, in flight in the child; its result lands in the list."""
     receiver.always(Answer(200, hang=hang))
     results, done = [], threading.Event()
     process.submit_many([Post(receiver.url, b"{}", {}, timeout=5, guarded=False)],
                         [lambda attempt: (results.append(attempt), done.set())])
     receiver.wait_for(1)
+    return results, done
+
+
+def test_attempts_in_flight_when_the_child_dies_come_back_failed(process, receiver):
+    hang = threading.Event()
+    results, done = attempt_in_flight(process, receiver, hang)
     os.kill(process._process.pid, signal.SIGKILL)
     assert done.wait(10)
     hang.set()
@@ -67,11 +73,7 @@ def test_attempts_in_flight_when_the_child_dies_come_back_failed(process, receiv
 
 def test_a_child_that_cannot_read_its_work_ends_and_attempts_in_flight_come_back_failed(process, receiver):
     hang = threading.Event()
-    receiver.always(Answer(200, hang=hang))
-    results, done = [], threading.Event()
-    process.submit_many([Post(receiver.url, b"{}", {}, timeout=5, guarded=False)],
-                        [lambda attempt: (results.append(attempt), done.set())])
-    receiver.wait_for(1)
+    results, done = attempt_in_flight(process, receiver, hang)
     process._conn.send_bytes(b"not a batch of posts")  # what no worker sends: the pipe's framing is broken
     assert done.wait(10)
     hang.set()
