@@ -6,6 +6,7 @@ Without /usr/bin/chromium these tests are skipped, loudly; with MEDIAHOOKS_REQUI
 
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.signals import request_finished, request_started
 from django.utils import timezone
 
 from media_lifecycle import states
@@ -57,10 +59,10 @@ def browser():
 def page(browser, live_server, transactional_db):
     """A page in its own browser context. It depends on the database so that it closes before the database is
     flushed: a page still playing reports to the live server as it goes, and as it leaves (a keepalive request,
-    which the browser sends on after the page is gone), and a request writing while the flush truncates
-    deadlocks on PostgreSQL. So the page leaves first, the context closes, and the flush waits until the live
-    server has answered everything and no request has come for a moment."""
-    arrivals = _count_arrivals(live_server)
+    which the browser sends on after the page is gone, often on a connection it already has), and a request
+    writing while the flush truncates deadlocks on PostgreSQL. So the page leaves first, the context closes, and
+    the flush waits until the live server has answered everything and nothing has come for a moment."""
+    activity = _LiveServerActivity.of(live_server)
     context = browser.new_context(viewport={"width": 1100, "height": 820})
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -69,40 +71,76 @@ def page(browser, live_server, transactional_db):
         page.goto("about:blank")  # the page's own leaving (pagehide and its reports), while the context lives
     finally:
         context.close()
-    _wait_until_quiet(live_server, arrivals)
+    activity.wait_until_quiet()
 
 
-QUIET_SECONDS = 0.5
+class _LiveServerActivity:
+    """What the live server (one for the session) is doing: the requests in flight, counted by Django's
+    request_started and request_finished (sent by each request's own thread; request_finished after Django has
+    closed that thread's database connection), and when it last saw anything: a connection accepted, a request
+    started or ended. Its request threads are daemons, which socketserver does not keep, so they cannot be
+    joined; and one connection carries many requests, so counting connections alone misses a request that comes
+    on a connection already open."""
 
+    QUIET_SECONDS = 0.5
 
-def _count_arrivals(live_server) -> list[float]:
-    """Note when the live server (one for the session) accepts each connection: [time of the last one]."""
-    httpd = live_server.thread.httpd
-    if not hasattr(httpd, "mediahooks_arrivals"):
-        arrivals = httpd.mediahooks_arrivals = [time.monotonic()]
-        accept = httpd.process_request
+    @classmethod
+    def of(cls, live_server) -> "_LiveServerActivity":
+        httpd = live_server.thread.httpd
+        if not hasattr(httpd, "mediahooks_activity"):
+            httpd.mediahooks_activity = cls(httpd)
+        return httpd.mediahooks_activity
+
+    def __init__(self, httpd) -> None:
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.last_seen = time.monotonic()
+        self.serving = threading.local()  # set in the live server's request threads (not the test client's)
+        accept, serve = httpd.process_request, httpd.process_request_thread
 
         def process_request(request, client_address):
-            arrivals[0] = time.monotonic()
+            self.seen()
             accept(request, client_address)
 
-        httpd.process_request = process_request
-    return httpd.mediahooks_arrivals
+        def process_request_thread(request, client_address):
+            self.serving.live_server = True
+            serve(request, client_address)
 
+        httpd.process_request, httpd.process_request_thread = process_request, process_request_thread
+        request_started.connect(self.started, weak=False, dispatch_uid="e2e-live-server-request-started")
+        request_finished.connect(self.finished, weak=False, dispatch_uid="e2e-live-server-request-finished")
 
-def _wait_until_quiet(live_server, arrivals: list[float], timeout: float = 30) -> None:
-    """Until every request thread of the live server has returned and no connection came for QUIET_SECONDS
-    (socketserver keeps its request threads, to join them on close)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        threads = list(vars(live_server.thread.httpd).get("_threads", []))  # set at its first request
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        quiet_for = time.monotonic() - arrivals[0]
-        if not any(thread.is_alive() for thread in threads) and quiet_for >= QUIET_SECONDS:
+    def seen(self) -> None:
+        with self.lock:
+            self.last_seen = time.monotonic()
+
+    def started(self, **kwargs) -> None:
+        if not getattr(self.serving, "live_server", False):
             return
-        assert time.monotonic() < deadline, f"the live server was still busy {timeout} s after the browser closed"
-        time.sleep(max(0.01, QUIET_SECONDS - quiet_for))
+        with self.lock:
+            self.in_flight += 1
+            self.last_seen = time.monotonic()
+
+    def finished(self, **kwargs) -> None:
+        if not getattr(self.serving, "live_server", False):
+            return
+        with self.lock:
+            self.in_flight = max(0, self.in_flight - 1)
+            self.last_seen = time.monotonic()
+
+    def wait_until_quiet(self, timeout: float = 30) -> None:
+        """Until no request is in flight and nothing has come for QUIET_SECONDS, counted from now at the earliest
+        (a request the browser sent as it closed may not have reached its thread yet)."""
+        self.seen()
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                in_flight, quiet_for = self.in_flight, time.monotonic() - self.last_seen
+            if not in_flight and quiet_for >= self.QUIET_SECONDS:
+                return
+            assert time.monotonic() < deadline, (
+                f"the live server was still busy {timeout} s after the browser closed ({in_flight} in flight)")
+            time.sleep(max(0.01, self.QUIET_SECONDS - quiet_for))
 
 
 @pytest.fixture
