@@ -1,6 +1,8 @@
 """A real HTTP receiver on 127.0.0.1 for tests: records every request (raw body bytes included) and answers
 from a script of behaviours (status codes, slow answers, huge bodies, redirects, dropped connections)."""
 
+import ssl
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,12 +34,20 @@ class Answer:
     hang: threading.Event | None = None  # wait for this event (or 30 s) before answering
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that closed its connection with our answer unread (a sender capping what it reads resets it)
+        is no error of the receiver's; anything else is printed as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            super().handle_error(request, client_address)
+
+
 class Receiver:
     """Start with `with Receiver() as receiver:`; `receiver.url` is its address. Script answers with
     `receiver.answer(...)` (used in order, the last one repeats) or `receiver.always(...)`, or per path with
     `receiver.route(...)`."""
 
-    def __init__(self):
+    def __init__(self, tls: ssl.SSLContext | None = None):
         self.requests: list[Received] = []
         self._script: list[Answer] = []
         self._default = Answer()
@@ -77,9 +87,12 @@ class Receiver:
 
             do_POST = do_GET = do_PUT = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        if tls is not None:  # HTTPS: each connection's handshake happens as it is accepted
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}/hook"
         # A short poll interval: shutdown() returns within 20 ms instead of 500 ms, so each test ends sooner.
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         daemon=True)

@@ -138,6 +138,7 @@ class _Pool:
         handle.setopt(pycurl.PROXY, "")  # no proxy, whatever the environment says: it would bypass the guard
         handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         handle.setopt(pycurl.FOLLOWLOCATION, 0)
+        handle.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)  # one attempt per connection at a time
         handle.setopt(pycurl.NOSIGNAL, 1)
         handle.setopt(pycurl.MAXAGE_CONN, KEEPALIVE_SECONDS)
         return handle
@@ -234,7 +235,7 @@ def _attempt(post: Post, started_at, clock: float, handle: pycurl.Curl, answer: 
         where = "waiting for the response" if handle.getinfo(pycurl.REQUEST_SIZE) else "while connecting"
         return _finished(post, started_at, clock, status_code=status,
                          error=f"timed out after {post.timeout:g} s {where}")
-    if answer.refused:
+    if code == pycurl.E_COULDNT_CONNECT and answer.refused:
         return _finished(post, started_at, clock, error=f"connection error: {answer.refused}")
     if code in _TLS:
         return _finished(post, started_at, clock, error=f"TLS error: {message}")

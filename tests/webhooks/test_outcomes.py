@@ -4,12 +4,14 @@ good (mail, failure count, automatic disabling, system.warning), and secrets kep
 import json
 import logging
 import socket
+import ssl
+import subprocess
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 
-from tests.receiver import Answer
+from tests.receiver import Answer, Receiver
 from webhooks_app.models import Delivery, DeliveryAttempt, Event, Webhook
 from webhooks_app.sending import STORE_LIMIT
 
@@ -148,6 +150,25 @@ def test_a_refused_connection_is_a_failed_attempt(make_webhook, publish):
     assert delivery.attempt_count == 1
     assert delivery.last_error.startswith("connection error: ")
     assert "refused" in delivery.last_error.lower()
+
+
+def test_a_certificate_nobody_vouches_for_is_a_tls_error_and_nothing_is_sent(make_webhook, publish, tmp_path):
+    # Given an HTTPS subscriber whose certificate is self-signed (no authority the sender trusts signed it)
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with Receiver(tls=tls) as subscriber:
+        make_webhook(subscriber.url)
+        publish()
+        delivery = only_delivery()
+        # Then the attempt fails on the handshake, saying so, and is retried; no request was made
+        assert delivery.attempt_count == 1 and delivery.status == Delivery.Status.PENDING
+        assert delivery.last_error.startswith("TLS error: ") and "certificate" in delivery.last_error
+        assert last_attempt(delivery).status_code is None
+        assert subscriber.requests == []
 
 
 def test_the_guard_refuses_a_private_address_at_send_time(receiver, make_webhook, publish, settings):
