@@ -117,11 +117,12 @@ def _take_with_events(candidates, limit: int, assignments: dict) -> list[Deliver
         cursor.execute(sql, params)
         found = cursor.fetchall()
     event_field = Delivery._meta.get_field("event")
+    delivery_of, event_of = rows.builder(Delivery, tuple(delivery_fields)), rows.builder(Event, tuple(EVENT_FIELDS))
     claimed = []
     for row in found:
         values = reader.values(row)
-        delivery = rows.build(Delivery, delivery_fields, values[:split])
-        event_field.set_cached_value(delivery, rows.build(Event, EVENT_FIELDS, values[split:]))
+        delivery = delivery_of(values[:split])
+        event_field.set_cached_value(delivery, event_of(values[split:]))
         claimed.append(delivery)
     return claimed
 
@@ -478,12 +479,15 @@ class Relay:
         self._finished(delivery, result)
 
     def take_finished(self) -> int:
-        """Free the slots of every attempt finished so far; their outcomes wait to be recorded."""
+        """Free the slots of every attempt finished so far, and start the parked deliveries that now have room (in
+        one hand-over to the sender); their outcomes wait to be recorded."""
         taken = 0
+        posts: list[tuple[Delivery, Post]] = []
         while True:
             try:
                 delivery, result = self.finished.get_nowait()
             except queue.Empty:
+                self._send(posts)
                 return taken
             if not self.unsettled:
                 self.first_unsettled_at = time.monotonic()
@@ -496,10 +500,11 @@ class Relay:
                 self.hooks_due = True  # a child is free: look for the next hook run at once
             if sent and delivery.webhook_id:  # not one that never started (released or cancelled at once)
                 answered = isinstance(result, Attempt) and result.status_code is not None
-                self._one_less(delivery.webhook_id, answered=answered)
+                posts += self._one_less(delivery.webhook_id, answered=answered)
 
-    def _one_less(self, webhook_id: str, *, answered: bool = False) -> None:
-        """An attempt of this webhook ended: start its next parked delivery, if any. A webhook at its limit whose
+    def _one_less(self, webhook_id: str, *, answered: bool = False) -> list[tuple[Delivery, Post]]:
+        """An attempt of this webhook ended: start its next parked delivery, if any (the POST is returned, to be
+        sent with the others). A webhook at its limit whose
         backlog may go on in the outbox (the claims skip it) is claimed for again as soon as it runs low, if it
         answers: otherwise one subscriber with a backlog would wait for the next look at each turn. A hung one
         (its attempts time out unanswered) is left to the looks, so it holds no more than one claim's remainder."""
@@ -519,7 +524,7 @@ class Relay:
             self.more_due = True  # its backlog may go on in the outbox: claim again now, not at the next look
         if not self.webhook_load[webhook_id]:
             del self.webhook_load[webhook_id]
-        self._send(posts)
+        return posts
 
     def settle_finished(self) -> int:
         """Record the waiting outcomes in one transaction. On a database error they are kept, and recorded once

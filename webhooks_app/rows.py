@@ -2,6 +2,7 @@
 it. Django's raw() does the same, but looks up every field's column again in its result's columns at each query:
 in a profile of a worker on the path from a commit to the first delivery, about 0.2 ms a call."""
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -42,9 +43,31 @@ class Reader:
         return values
 
 
+class Builder:
+    """Instances of `model` as the ORM would have read them, from the converted values of `fields`, in that order
+    (any order: Model.from_db takes a subset of the fields in the model's own order, so they are put in it). The
+    order is worked out once: per row it cost more than the instance itself."""
+
+    def __init__(self, model, fields: Sequence) -> None:
+        given = [f.attname for f in fields]
+        self.model = model
+        self.names = [f.attname for f in model._meta.concrete_fields if f.attname in given]
+        self.order = None if self.names == given else [given.index(name) for name in self.names]
+        self.count = len(given)
+
+    def __call__(self, values: Sequence):
+        if len(values) != self.count:
+            raise ValueError(f"{len(values)} values for {self.count} fields of {self.model.__name__}")
+        if self.order is not None:
+            values = [values[i] for i in self.order]
+        return self.model.from_db(connection.alias, self.names, values)
+
+
+@functools.cache
+def builder(model, fields: tuple) -> Builder:
+    return Builder(model, fields)
+
+
 def build(model, fields: Sequence, values: Sequence):
-    """An instance of `model` as the ORM would have read it, from its `fields`' converted values (in any order:
-    Model.from_db takes a subset of the fields in the model's own order)."""
-    given = dict(zip((f.attname for f in fields), values, strict=True))
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in given]
-    return model.from_db(connection.alias, names, [given[name] for name in names])
+    """An instance of `model` from its `fields`' converted values (see Builder)."""
+    return builder(model, tuple(fields))(values)
