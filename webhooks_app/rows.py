@@ -7,6 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import connection
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
+
+_PLAIN = (DeferredAttribute, ForeignKeyDeferredAttribute)  # descriptors that only read and write __dict__
 
 
 def _read_time(value: str | None, _expression, _connection) -> datetime | None:
@@ -54,13 +60,23 @@ class Builder:
         self.names = [f.attname for f in model._meta.concrete_fields if f.attname in given]
         self.order = None if self.names == given else [given.index(name) for name in self.names]
         self.count = len(given)
+        # Model.__init__ only stores each value in the instance's __dict__ when every field is a plain attribute
+        # (no FileField's descriptor, say); the instance is then made as from_db makes it, without __init__'s walk
+        # over every field and its two signals, as long as nobody listens to them (half of the instance's cost).
+        self.plain = all(type(vars(model).get(name)) in _PLAIN for name in self.names)
 
     def __call__(self, values: Sequence):
         if len(values) != self.count:
             raise ValueError(f"{len(values)} values for {self.count} fields of {self.model.__name__}")
         if self.order is not None:
             values = [values[i] for i in self.order]
-        return self.model.from_db(connection.alias, self.names, values)
+        if not self.plain or pre_init.receivers or post_init.receivers:
+            return self.model.from_db(connection.alias, self.names, values)
+        instance = self.model.__new__(self.model)
+        instance.__dict__.update(zip(self.names, values, strict=True))  # a field left out stays deferred
+        state = instance._state = ModelState()
+        state.adding, state.db = False, connection.alias
+        return instance
 
 
 @functools.cache
