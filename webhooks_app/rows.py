@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query_utils import DeferredAttribute
@@ -71,11 +71,11 @@ class Builder:
         if self.order is not None:
             values = [values[i] for i in self.order]
         if not self.plain or pre_init.receivers or post_init.receivers:
-            return self.model.from_db(connection.alias, self.names, values)
+            return self.model.from_db(DEFAULT_DB_ALIAS, self.names, values)
         instance = self.model.__new__(self.model)
         instance.__dict__.update(zip(self.names, values, strict=True))  # a field left out stays deferred
         state = instance._state = ModelState()
-        state.adding, state.db = False, connection.alias
+        state.adding, state.db = False, DEFAULT_DB_ALIAS  # `connection` is the default database's
         return instance
 
 
