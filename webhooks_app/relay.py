@@ -381,14 +381,94 @@ def process(deliveries: list[Delivery], lease_deadline: float) -> None:
 # nobody there will ever release, and each of its writes waits out the busy timeout, then fails. The relay's turns
 # are the only database work of the worker's process; the task cluster is started beside a running relay.
 _turn = threading.RLock()
+_recording = threading.RLock()  # held by the Recorder while it writes: forks wait for it too
 _forks_wait = False
+
+
+def _both_acquired() -> None:
+    _turn.acquire()
+    _recording.acquire()
+
+
+def _both_released() -> None:
+    _recording.release()
+    _turn.release()
 
 
 def _make_forks_wait_for_turns() -> None:
     global _forks_wait
     if not _forks_wait:
-        os.register_at_fork(before=_turn.acquire, after_in_parent=_turn.release, after_in_child=_turn.release)
+        os.register_at_fork(before=_both_acquired, after_in_parent=_both_released, after_in_child=_both_released)
         _forks_wait = True
+
+
+class Recorder:
+    """Writes a worker's outcomes in a thread (and a database connection) of its own, so the relay goes on claiming
+    and starting attempts meanwhile: writing a batch is mostly waiting for the database, and a worker draining a
+    backlog on PostgreSQL spent a third of its turns in that wait. Batches handed over while one is being written are
+    written together next. On a database error the batch is kept and written again once the database answers, as
+    the relay keeps its own (the leases still decide: an outcome whose lease ran out is not written). The relay
+    uses it on PostgreSQL; on SQLite, a second writer would only wait for the first."""
+
+    def __init__(self) -> None:
+        self.batches: queue.SimpleQueue[list[tuple[Delivery, Result]] | None] = queue.SimpleQueue()
+        self.database_errors = 0
+        self.unwritten = 0  # outcomes it stopped without writing
+        self.giving_up = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="delivery-recorder", daemon=True)
+        self.thread.start()
+
+    def record(self, batch: list[tuple[Delivery, Result]]) -> None:
+        self.batches.put(batch)
+
+    def close(self, timeout: float) -> bool:
+        """Write what was handed over, for at most `timeout` seconds (what is left comes back with its lease), and
+        stop. True if everything was written."""
+        self.batches.put(None)
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.giving_up.set()
+            self.thread.join(5)
+        return not self.thread.is_alive() and not self.unwritten
+
+    def _run(self) -> None:
+        waiting: list[tuple[Delivery, Result]] = []
+        closing = False
+        try:
+            while not self.giving_up.is_set():
+                closing = self._gather(waiting, block=not waiting and not closing) or closing
+                if not waiting:
+                    if closing:
+                        return
+                    continue
+                try:
+                    with _recording:
+                        settle([d for d, _r in waiting], [r for _d, r in waiting])
+                except DatabaseError:
+                    logger.exception("Delivery recorder: database error; reconnecting.")
+                    _reconnect()
+                    if closing:  # stopping: as the relay's own last writes, no waiting for the database
+                        return
+                    self.database_errors += 1
+                    self.giving_up.wait(min(1.0, 0.1 * self.database_errors))
+                    continue
+                self.database_errors = 0
+                waiting.clear()
+        finally:
+            self.unwritten = len(waiting)
+            connection.close()  # this thread's own
+
+    def _gather(self, waiting: list, *, block: bool) -> bool:
+        """Add every batch handed over so far to `waiting` (waiting for one if `block`); True once close() asked."""
+        while True:
+            try:
+                batch = self.batches.get(timeout=0.5) if block else self.batches.get_nowait()
+            except queue.Empty:
+                return False
+            if batch is None:
+                return True
+            waiting += batch
+            block = False
 
 
 class Relay:
@@ -419,6 +499,7 @@ class Relay:
         self.next_busy_look = 0.0
         self.more_events = False
         self.hooks_due = False
+        self.recorder: Recorder | None = None  # run_forever on PostgreSQL: outcomes written beside the turns
 
     @property
     def in_flight(self) -> int:
@@ -531,6 +612,9 @@ class Relay:
         batch, self.unsettled = self.unsettled, []
         if not batch:
             return 0
+        if self.recorder is not None:
+            self.recorder.record(batch)
+            return len(batch)
         try:
             settle([d for d, _r in batch], [r for _d, r in batch])
         except DatabaseError:
@@ -657,16 +741,24 @@ class Relay:
 
     def run_forever(self, stop: threading.Event, listener: "wakeups.Listener | None" = None) -> None:
         """The worker loop: work while there is work, otherwise nap until woken (or the poll interval)."""
-        while not stop.is_set():
-            self.poll_interval = IDLE_POLL_SECONDS if listener is not None and listener.connected \
-                else FAST_POLL_SECONDS
-            if self.step():
-                continue
-            if self.database_errors:
-                stop.wait(min(1.0, 0.1 * self.database_errors))
-                continue
-            self._nap(self.poll_interval)
-        self.drain_in_flight(stop_grace=settings.WEBHOOK_TIMEOUT)
+        if connection.vendor == "postgresql":
+            self.recorder = Recorder()
+        try:
+            while not stop.is_set():
+                self.poll_interval = IDLE_POLL_SECONDS if listener is not None and listener.connected \
+                    else FAST_POLL_SECONDS
+                if self.step():
+                    continue
+                if self.database_errors:
+                    stop.wait(min(1.0, 0.1 * self.database_errors))
+                    continue
+                self._nap(self.poll_interval)
+            self.drain_in_flight(stop_grace=settings.WEBHOOK_TIMEOUT)
+        finally:
+            recorder, self.recorder = self.recorder, None
+            if recorder is not None and not recorder.close(timeout=settings.WEBHOOK_TIMEOUT):
+                logger.warning("Stopping before every outcome was recorded; those deliveries come back with their "
+                               "lease.")
 
     def drain_in_flight(self, stop_grace: float) -> None:
         """On stop: hand parked deliveries back, wait a little for attempts in flight and record them (the rest
