@@ -66,14 +66,13 @@ class Post:
 
 
 class _Answer:
-    """What one easy handle collects of its current attempt: the status line's headers (those of the last response,
-    after any 1xx), at most READ_LIMIT bytes of body, and why the guard refused a socket. Kept with its handle and
-    reset for each attempt, so libcurl's callbacks are set once per handle."""
+    """What one easy handle collects of its current attempt: the headers (those of the last response, after any 1xx),
+    at most READ_LIMIT bytes of body, and why the guard refused a socket (a guarded pool's handles only). Kept with
+    its handle and reset for each attempt, so libcurl's callbacks are set once per handle."""
 
-    __slots__ = ("capped", "chunks", "guarded", "headers", "refused", "size")
+    __slots__ = ("capped", "chunks", "headers", "refused", "size")
 
-    def __init__(self, guarded: bool) -> None:
-        self.guarded = guarded
+    def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
@@ -130,7 +129,7 @@ class _Pool:
         if self.spare:
             return self.spare.pop()
         handle = pycurl.Curl()
-        answer = handle.answer = _Answer(self.guarded)
+        answer = handle.answer = _Answer()
         handle.setopt(pycurl.WRITEFUNCTION, answer.write)
         handle.setopt(pycurl.HEADERFUNCTION, answer.header)
         if self.guarded:

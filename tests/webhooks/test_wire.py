@@ -45,6 +45,24 @@ def test_a_subscriber_gets_a_json_post_with_the_frozen_compact_body(receiver, ma
     assert "Café ✓".encode() in request.body
 
 
+def test_a_url_with_characters_outside_ascii_is_sent_percent_encoded(receiver, make_webhook, publish):
+    make_webhook(receiver.url + "/café?équipe=vidéo")
+    publish("video.ready")
+    (request,) = receiver.wait_for(1)
+    assert request.path == "/hook/caf%C3%A9?%C3%A9quipe=vid%C3%A9o"
+    assert Delivery.objects.get(webhook__isnull=False).status == Delivery.Status.SUCCEEDED
+
+
+def test_only_the_headers_the_sender_means_go_on_the_wire(receiver, make_webhook, publish):
+    make_webhook(receiver.url)
+    publish("video.ready", {"object": "video", "description": "x" * 4000})  # a body over 1 KB
+    (request,) = receiver.wait_for(1)
+    # no Expect: 100-continue (HTTP clients add it to large bodies, then wait), no Accept, no library's User-Agent
+    assert len(request.body) > 4000
+    assert request.header("Expect") is None and request.header("Accept") is None
+    assert request.header("User-Agent") == settings.WEBHOOK_USER_AGENT
+
+
 def test_every_attempt_carries_the_identity_and_signing_headers(receiver, make_webhook, publish):
     make_webhook(receiver.url, headers={"X-Tenant": "acme", "X-Route": "videos"})
     before = int(time.time())
