@@ -606,8 +606,8 @@ class Relay:
         return posts
 
     def settle_finished(self) -> int:
-        """Record the waiting outcomes in one transaction. On a database error they are kept, and recorded once
-        the database answers again (while their leases last)."""
+        """Record the waiting outcomes in one transaction (or hand them to the Recorder, which does). On a database
+        error they are kept, and recorded once the database answers again (while their leases last)."""
         self.take_finished()
         batch, self.unsettled = self.unsettled, []
         if not batch:
