@@ -4,7 +4,9 @@ Attempts come back; the child runs the very same Sender, so every guarantee of t
 
 import logging
 import multiprocessing
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 
@@ -106,7 +108,15 @@ class SenderProcess:
             callback(Attempt(url="", started_at=now, finished_at=now, duration_ms=0, error=f"internal error: {reason}"))
 
     def close(self) -> None:
-        """Stop the child (the worker is stopping)."""
+        """Stop the child (the worker is stopping): it reads the end of its pipe and exits. The pipe is shut down
+        before it is closed: while this process's reader thread is blocked reading it, a plain close() leaves the
+        socket open until that read returns, so the child never saw the end, and was killed after 5 s (every
+        worker's Ctrl-C took that long)."""
+        try:
+            with socket.socket(fileno=os.dup(self._conn.fileno())) as end:
+                end.shutdown(socket.SHUT_RDWR)  # the socket itself, whoever else holds it: the child reads EOF
+        except OSError:
+            pass  # already closed, or the child is gone
         self._conn.close()
         self._process.join(5)
         if self._process.is_alive():

@@ -81,3 +81,12 @@ def test_a_child_that_cannot_read_its_work_ends_and_attempts_in_flight_come_back
     assert process._process.exitcode is not None  # it stopped instead of reading the broken pipe on and on
     (attempt,) = results
     assert not attempt.ok and attempt.error == "internal error: the sender process stopped"
+
+
+def test_closing_ends_the_child_by_itself_while_the_results_are_being_read(receiver):
+    sender = SenderProcess()
+    (attempt,) = collect(sender, [post(receiver.url)])  # its reader thread is now blocked reading the pipe
+    assert attempt.status_code == 200
+    sender.close()
+    # The child read the end of its pipe and exited (0); it was not killed after close()'s wait (-9)
+    assert sender._process.exitcode == 0

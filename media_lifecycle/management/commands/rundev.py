@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from media_lifecycle.ingest import mediaserver
 
 ADDRESS = "127.0.0.1:8000"
+STOP_SECONDS = 20  # what each child gets to stop after Ctrl-C before it is killed
 
 
 class Command(BaseCommand):
@@ -49,15 +50,21 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         finally:
             stop(signal.SIGTERM, None)
+            stuck = []
             for child in children:
                 try:
-                    child.wait(timeout=20)
+                    child.wait(timeout=STOP_SECONDS)
                 except subprocess.TimeoutExpired:
                     child.kill()
-        failed = [child for child in children if child.returncode not in (0, -signal.SIGINT, -signal.SIGTERM)]
+                    child.wait()
+                    stuck.append(child)
+        for child in stuck:
+            self.stderr.write(f"rundev: {names[child]} did not stop within {STOP_SECONDS} s and was killed.")
+        failed = [child for child in children
+                  if child not in stuck and child.returncode not in (0, -signal.SIGINT, -signal.SIGTERM)]
         for child in failed:
             self.stderr.write(f"rundev: {names[child]} exited with code {child.returncode}.")
-        if failed:
+        if failed or stuck:
             sys.exit(1)
 
     def _wait_for_web(self, web: subprocess.Popen, addr: str, seconds: float = 30) -> None:
