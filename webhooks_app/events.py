@@ -5,6 +5,7 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
@@ -23,8 +24,25 @@ def isoformat(moment: datetime) -> str:
 
 def encode_body(event_id: str, event_type: str, moment: datetime, data: dict) -> bytes:
     """The compact UTF-8 JSON body every attempt sends."""
-    body = {"id": event_id, "type": event_type, "timestamp": isoformat(moment), "data": data}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode("utf-8")
+    return dumps({"id": event_id, "type": event_type, "timestamp": isoformat(moment), "data": data})
+
+
+# Dates, times, durations, decimals and lazy strings go to Django's encoder, as they would in json.dumps with
+# DjangoJSONEncoder; dataclasses too (which that refuses). Non-string keys become strings, as json.dumps makes them.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+_django_default = DjangoJSONEncoder().default
+
+
+def dumps(value) -> bytes:
+    """Compact UTF-8 JSON, as `json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+    cls=DjangoJSONEncoder)` writes it, in a tenth of the time: this runs in every save. Two differences, both still
+    the same values: a float's exponent has no leading zero (1e-7, not 1e-07), and NaN or infinity is null, not
+    the NaN that JSON parsers refuse. What orjson does not take (an integer beyond 64 bits) goes through the
+    standard library, which also raises what it would have raised (a string that is not valid Unicode)."""
+    try:
+        return orjson.dumps(value, default=_django_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode("utf-8")
 
 
 def record(event_type: str, data: dict, *, tags: Iterable[str] = (), object_type: str = "",
@@ -71,7 +89,7 @@ def record_message(event_type: str, data: dict, *, channel: str, webhook: Webhoo
     """
     event = _new_event(event_type, data, tags=[], object_type=object_type, object_id=object_id, internal=True)
     if bare:
-        event.body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode()
+        event.body = dumps(data)
     with transaction.atomic(savepoint=False):
         event.save(force_insert=True)
         delivery = Delivery.objects.create(event=event, webhook=webhook, channel=channel, is_test=is_test,
