@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cms.exceptions import ConflictError
 from media_lifecycle.models.ids import livestream_id
-from media_lifecycle.models.tag import Tag
+from media_lifecycle.models.tag import Tag, TagsField
 from media_lifecycle.models.tracking import TrackedModel
 
 IDLE, LIVE, ENDED = "idle", "live", "ended"
@@ -32,7 +32,7 @@ class Livestream(TrackedModel):
     id = models.CharField(primary_key=True, max_length=40, default=livestream_id, editable=False)
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="livestreams")
+    tags = TagsField(Tag, blank=True, related_name="livestreams")
     status = models.CharField(max_length=8, choices=STATUS_CHOICES, default=IDLE, db_index=True)
     stream_key = models.CharField(max_length=128, default=new_stream_key, unique=True,
                                   validators=[RegexValidator(STREAM_KEY_PATTERN, STREAM_KEY_RULE)])

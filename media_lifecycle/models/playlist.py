@@ -4,7 +4,7 @@ from django.db import models
 from django.dispatch import Signal
 
 from media_lifecycle.models.ids import playlist_id
-from media_lifecycle.models.tag import Tag
+from media_lifecycle.models.tag import Tag, TagsField
 from media_lifecycle.models.tracking import LifecycleQuerySet, TrackedModel
 
 # Sent with `playlist` and `before` (the video ids before) when replace_videos rewrote the items in bulk, which
@@ -16,7 +16,7 @@ class Playlist(TrackedModel):
     id = models.CharField(primary_key=True, max_length=40, default=playlist_id, editable=False)
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="playlists")
+    tags = TagsField(Tag, blank=True, related_name="playlists")
 
     class Meta:
         ordering = ["-created_at", "-id"]

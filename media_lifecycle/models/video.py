@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from media_lifecycle import rules, states
 from media_lifecycle.models.ids import video_id
-from media_lifecycle.models.tag import Tag
+from media_lifecycle.models.tag import Tag, TagsField
 from media_lifecycle.models.tracking import LifecycleQuerySet, TrackedModel
 
 
@@ -38,7 +38,7 @@ class Video(TrackedModel):
     title = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     status = models.CharField(max_length=12, choices=states.CHOICES, default=states.UPLOADED, db_index=True)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="videos")
+    tags = TagsField(Tag, blank=True, related_name="videos")
     source_url = models.URLField("source URL", max_length=2000, blank=True, validators=[rules.validate_source_url],
                                  help_text="A URL the processor fetches the video from (instead of a file).")
     file = models.FileField(upload_to=source_upload_path, max_length=500, blank=True)
