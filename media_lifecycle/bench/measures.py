@@ -35,12 +35,12 @@ def receiver_reset(url: str) -> None:
 BLOCK = 20
 
 
-def _medians_us(action, runs: int) -> tuple[float, float]:
-    """Median µs with the lifecycle receivers off and on, measured in alternating blocks so that drift
-    (the database file growing, checkpoints, a busy neighbour) weighs on both sides alike."""
-    samples = {False: [], True: []}
-    index = 0
-    while len(samples[True]) < runs:
+def _sample_us(action, runs: int, samples: dict[bool, list[float]]) -> None:
+    """Add `runs` µs timings with the lifecycle receivers off and as many on to `samples`, taken in alternating
+    blocks so that drift (the database file growing, checkpoints, a busy neighbour) weighs on both sides alike."""
+    index = len(samples[False]) + len(samples[True])
+    taken = 0
+    while taken < runs:
         for hooks in (False, True):
             if not hooks:
                 lifecycle.disconnect()
@@ -53,7 +53,7 @@ def _medians_us(action, runs: int) -> tuple[float, float]:
             finally:
                 if not hooks:
                     lifecycle.connect()
-    return statistics.median(samples[False]), statistics.median(samples[True])
+        taken += BLOCK
 
 
 def _queries(action, index: int) -> int:
@@ -88,12 +88,18 @@ def _vacuumed() -> None:
 
 
 SAVE_COUNTS = (0, 100, 1000, 10000)
+SWEEPS = 4
 
 
 def savepath(url: str, *, quick: bool = False) -> dict:
     """Median cost of a create and an update (ORM and API), hooks off versus on, at 0 to 10,000 matching webhooks.
-    No worker runs: the save records its event, and the fan-out to the webhooks happens later, in a worker."""
-    runs = 40 if quick else 160
+    No worker runs: the save records its event, and the fan-out to the webhooks happens later, in a worker.
+
+    The counts are swept SWEEPS times, up and down in turn, a share of the runs each time, and each median pools
+    every sweep: drift and the machine's slower spells over the minutes this takes then weigh on every count alike,
+    instead of on whichever was measured during them. A warm-up round first runs every operation until the database
+    files and caches have grown to their working size."""
+    runs = SWEEPS * BLOCK if quick else 320
     news, _ = Tag.objects.get_or_create(name="news")
     staff = _staff()
     client = APIClient()
@@ -110,20 +116,28 @@ def savepath(url: str, *, quick: bool = False) -> dict:
         "API update (PATCH)": lambda i: client.patch(f"/api/videos/{api_video}/", {"title": f"api {i}"},
                                                     format="json"),
     }
-    rows = []
-    for count in SAVE_COUNTS:
+    for action in operations.values():
+        _sample_us(action, 2 * BLOCK, {False: [], True: []})  # the warm-up round, not counted
+    _clear_outbox()
+    samples = {(name, count): {False: [], True: []} for count in SAVE_COUNTS for name in operations}
+    queries = {}
+    sweeps = [SAVE_COUNTS if sweep % 2 == 0 else SAVE_COUNTS[::-1] for sweep in range(SWEEPS)]
+    for count in (count for sweep in sweeps for count in sweep):
         _webhooks(count, url)
         for name, action in operations.items():
-            action(-1)  # warm caches
-            off, on = _medians_us(action, runs)
-            lifecycle.disconnect()
-            try:
-                queries_off = _queries(action, 10**6 + count)
-            finally:
-                lifecycle.connect()
-            rows.append({"operation": name, "webhooks": count, "off_us": off, "on_us": on,
-                         "queries_off": queries_off, "queries_on": _queries(action, 2 * 10**6 + count)})
+            _sample_us(action, runs // SWEEPS, samples[name, count])
+            if (name, count) not in queries:
+                lifecycle.disconnect()
+                try:
+                    queries_off = _queries(action, 10**6 + count)
+                finally:
+                    lifecycle.connect()
+                queries[name, count] = (queries_off, _queries(action, 2 * 10**6 + count))
         _clear_outbox()
+    rows = [{"operation": name, "webhooks": count, "off_us": statistics.median(samples[name, count][False]),
+             "on_us": statistics.median(samples[name, count][True]), "queries_off": queries[name, count][0],
+             "queries_on": queries[name, count][1]}
+            for count in SAVE_COUNTS for name in operations]
     return {"vendor": connection.vendor, "rows": rows}
 
 
