@@ -1,6 +1,7 @@
 """The body encoder: the JSON json.dumps with Django's encoder writes, made by orjson, with the standard library
 behind it for what orjson does not take."""
 
+import dataclasses
 import datetime
 import decimal
 import json
@@ -56,6 +57,21 @@ def test_an_exponent_has_no_leading_zero_and_the_value_is_the_same():
     body = events.dumps({"small": 1e-7, "large": 1e16})
     assert body == b'{"small":1e-7,"large":1e+16}'
     assert json.loads(body) == {"small": 1e-7, "large": 1e16}
+
+
+def test_nan_and_infinity_are_null_not_the_nan_json_parsers_refuse():
+    body = events.dumps({"duration": float("nan"), "size": float("inf")})
+    assert body == b'{"duration":null,"size":null}'
+    assert _stdlib({"duration": float("nan")}) == b'{"duration":NaN}'  # what the standard library wrote
+
+
+def test_a_dataclass_is_refused_as_json_dumps_refused_it():
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        events.dumps({"point": Point(1)})
 
 
 def test_encode_body_is_the_envelope_around_the_data():
