@@ -105,7 +105,7 @@ def _settled() -> None:
 
 
 SAVE_COUNTS = (0, 100, 1000, 10000)
-SWEEPS = 8
+SWEEPS = 16
 
 
 def savepath(url: str, *, quick: bool = False) -> dict:
