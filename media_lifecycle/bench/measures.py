@@ -116,11 +116,11 @@ def savepath(url: str, *, quick: bool = False) -> dict:
     (of 10,000). No worker runs: the save records its event, and the fan-out to the webhooks happens later, in a
     worker.
 
-    The counts are swept SWEEPS times, up and down in turn, a share of the runs each time, and each median pools
+    The counts are swept SWEEPS times, up and down in turn, one block a side each time, and each median pools
     every sweep: drift and the machine's slower spells over the minutes this takes then weigh on every count alike,
     instead of on whichever was measured during them. A warm-up round first runs every operation until the database
     files and caches have grown to their working size."""
-    runs = SWEEPS * BLOCK if quick else 320
+    sweep_count = 2 if quick else SWEEPS  # one block a side per count and sweep
     news, _ = Tag.objects.get_or_create(name="news")
     staff = _staff()
     client = APIClient()
@@ -142,7 +142,7 @@ def savepath(url: str, *, quick: bool = False) -> dict:
     _clear_outbox()
     samples = {(name, count): {False: [], True: []} for count in SAVE_COUNTS for name in operations}
     queries = {}
-    sweeps = [SAVE_COUNTS if sweep % 2 == 0 else SAVE_COUNTS[::-1] for sweep in range(SWEEPS)]
+    sweeps = [SAVE_COUNTS if sweep % 2 == 0 else SAVE_COUNTS[::-1] for sweep in range(sweep_count)]
     current = None
     for count in (count for sweep in sweeps for count in sweep):
         if count != current:  # where a sweep turns, the next one starts with the same count
@@ -151,7 +151,7 @@ def savepath(url: str, *, quick: bool = False) -> dict:
             _webhooks(count, url, others=SAVE_COUNTS[-1] - count)
             current = count
         for name, action in operations.items():
-            _sample_us(action, runs // SWEEPS, samples[name, count])
+            _sample_us(action, BLOCK, samples[name, count])
             if (name, count) not in queries:
                 lifecycle.disconnect()
                 try:
