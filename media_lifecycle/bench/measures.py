@@ -143,13 +143,11 @@ def savepath(url: str, *, quick: bool = False) -> dict:
     samples = {(name, count): {False: [], True: []} for count in SAVE_COUNTS for name in operations}
     queries = {}
     sweeps = [SAVE_COUNTS if sweep % 2 == 0 else SAVE_COUNTS[::-1] for sweep in range(sweep_count)]
-    current = None
     for count in (count for sweep in sweeps for count in sweep):
-        if count != current:  # where a sweep turns, the next one starts with the same count
-            # Always 10,000 webhooks, `count` of them matching: every count's set-up writes as much, and the tables
-            # are as large, so only the number of subscribers differs between the rows.
-            _webhooks(count, url, others=SAVE_COUNTS[-1] - count)
-            current = count
+        # Always 10,000 webhooks, `count` of them matching: every count's set-up writes as much, and the tables are
+        # as large, so only the number of subscribers differs between the rows. Where a sweep turns (the same count
+        # twice) the set-up runs again all the same, so that every window of every count follows one.
+        _webhooks(count, url, others=SAVE_COUNTS[-1] - count)
         for name, action in operations.items():
             _sample_us(action, BLOCK, samples[name, count])
             if (name, count) not in queries:
