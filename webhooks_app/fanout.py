@@ -4,6 +4,7 @@ the claim and that transaction leaves the events claimed; once the lease runs ou
 since the deliveries and the end of the claim commit together, an event is never fanned out twice. The deliveries
 the fanning worker has room for are written already leased to it (a Taker), and handed to it after the commit."""
 
+import functools
 import json
 import logging
 import time
@@ -18,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from webhooks_app import functions, ids, rows
+from webhooks_app import functions, ids, prepared, rows
 from webhooks_app.models import ConditionTag, Delivery, Event, SubscribedEvent, Webhook
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,18 @@ def claim(limit: int = BATCH_SIZE) -> tuple[list[Event], str]:
     token = uuid.uuid4().hex
     now = timezone.now()
     expires = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    sql, fields, reader = _claim_statement(connection.vendor)
+    adapt = connection.ops.adapt_datetimefield_value
+    with prepared.cursor() as cursor:
+        cursor.execute(sql, [token, adapt(expires), adapt(now), limit])
+        claimed = [rows.build(Event, fields, reader.values(row)) for row in cursor.fetchall()]
+    claimed.sort(key=lambda event: (event.timestamp, event.pk))
+    return claimed, token
+
+
+@functools.cache
+def _claim_statement(vendor: str) -> tuple[str, list, rows.Reader]:
+    """The claim's statement, the fields it reads and their reader, built once per database vendor."""
     quote, table = connection.ops.quote_name, _table(Event)
     pick = (f"SELECT {quote('id')} FROM {table} WHERE {quote('fanout_pending')} AND ({quote('lease_expires_at')}"
             f" IS NULL OR {quote('lease_expires_at')} <= %s) ORDER BY {quote('timestamp')} LIMIT %s")
@@ -61,12 +74,7 @@ def claim(limit: int = BATCH_SIZE) -> tuple[list[Event], str]:
     reader = rows.Reader(fields)
     sql = (f"UPDATE {table} SET {quote('lease_token')} = %s, {quote('lease_expires_at')} = %s"
            f" WHERE {quote('id')} IN ({pick}) RETURNING {', '.join(reader.columns(table))}")
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [token, adapt(expires), adapt(now), limit])
-        claimed = [rows.build(Event, fields, reader.values(row)) for row in cursor.fetchall()]
-    claimed.sort(key=lambda event: (event.timestamp, event.pk))
-    return claimed, token
+    return sql, fields, reader
 
 
 def _end_claim(events: list[Event], token: str) -> set[str]:
@@ -97,21 +105,29 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def _in(column: str, values: list) -> tuple[str, list]:
+    """`column IN (values)`, and its parameters: on PostgreSQL one array parameter, so that the statement's text is
+    the same whatever the number of values, and prepared once (see prepared.py)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
 def matching_webhooks(event: Event, *, until=None) -> list[tuple[str, object]]:
     """(id, activated_at) of the webhooks an event reaches, found by the database through the subscription index:
     switched on (and on since before the event, or before `until` when one query serves several events),
     subscribed to its type or "*", and whose tag condition its tags meet. Written out in SQL: building it with
     the ORM cost more than running it, on the path from a commit to the first delivery."""
     tags = list(dict.fromkeys(event.tags or []))
-    tag_list = ", ".join(["%s"] * len(tags))
     rule = f"NOT EXISTS (SELECT 1 FROM {_table(ConditionTag)} c WHERE c.webhook_id = w.id)"
     params: list = []
     if tags:
+        among, among_params = _in("c.name", tags)
         rule += (f" OR (w.tag_match = %s AND EXISTS (SELECT 1 FROM {_table(ConditionTag)} c"
-                 f" WHERE c.webhook_id = w.id AND c.name IN ({tag_list})))"
+                 f" WHERE c.webhook_id = w.id AND {among}))"
                  f" OR (w.tag_match = %s AND NOT EXISTS (SELECT 1 FROM {_table(ConditionTag)} c"
-                 f" WHERE c.webhook_id = w.id AND c.name NOT IN ({tag_list})))")
-        params += ["any", *tags, "all", *tags]
+                 f" WHERE c.webhook_id = w.id AND NOT ({among})))")
+        params += ["any", *among_params, "all", *among_params]
     sql = (f"SELECT w.id, w.activated_at FROM {_table(Webhook)} w WHERE w.is_active AND w.activated_at <= %s"
            f" AND w.id IN (SELECT s.webhook_id FROM {_table(SubscribedEvent)} s WHERE s.name IN (%s, %s))"
            f" AND ({rule})")
@@ -120,7 +136,7 @@ def matching_webhooks(event: Event, *, until=None) -> list[tuple[str, object]]:
     if event.object_type == "webhook":  # never tell a webhook about itself
         sql += " AND w.id <> %s"
         params.append(event.object_id)
-    with connection.cursor() as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(sql, params)
         return [(pk, _aware(since)) for pk, since in cursor.fetchall()]
 
@@ -205,9 +221,6 @@ def _write_in_one_statement(planned: list[_Planned], token: str, lease: "_Delive
     and COMMIT were five on the path from a commit to the first delivery); it also reads the leased deliveries'
     webhooks. Returns the ids of the events it ended, and those webhooks by id. The rows are one JSON parameter
     laid over a record of the columns they share (see relay._json_rows)."""
-    quote = connection.ops.quote_name
-    delivery_table = _table(Delivery)
-    shared = Delivery()  # the defaults of the columns a row does not set
     records = []
     expires = lease.expires.isoformat()
     for plan in planned:
@@ -219,8 +232,25 @@ def _write_in_one_statement(planned: list[_Planned], token: str, lease: "_Delive
                     for pk, webhook_id in plan.leased]
         records += [{"id": pk, "event_id": event_id, "channel": "hook", "hook": name, "next_attempt_at": at,
                      "created_at": at} for pk, name in plan.hooks]
+    sql, defaults, reader = _write_statement()
+    leased = list({webhook_id for plan in planned for _pk, webhook_id in plan.leased})
+    params = [[plan.event.pk for plan in planned], token, defaults, json.dumps(records), leased]
+    with prepared.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    webhooks = [rows.build(Webhook, reader.fields, reader.values(row[1:])) for row in found]
+    return set(found[0][0]), {webhook.pk: webhook for webhook in webhooks if webhook.pk is not None}
+
+
+@functools.cache
+def _write_statement() -> tuple[str, str, rows.Reader]:
+    """PostgreSQL: the statement of _write_in_one_statement, the JSON of the defaults of the columns a row does not
+    set, and the reader of the webhooks it reads, built once."""
+    quote = connection.ops.quote_name
+    delivery_table = _table(Delivery)
+    shared = Delivery()
     defaults = {f.column: getattr(shared, f.attname) for f in Delivery._meta.concrete_fields
-                if f.attname not in ("id", "created_at")}  # every row sets these two
+                if f.attname not in ("id", "created_at")}  # every row sets these two (their defaults are calls)
     columns = ", ".join(quote(f.column) for f in Delivery._meta.concrete_fields)
     reader = rows.Reader(Webhook._meta.concrete_fields)
     sql = (f"WITH ended AS (UPDATE {_table(Event)} SET fanout_pending = false, lease_token = NULL,"
@@ -230,13 +260,7 @@ def _write_in_one_statement(planned: list[_Planned], token: str, lease: "_Delive
            f" WHERE v.event_id IN (SELECT id FROM ended))"
            f" SELECT ARRAY(SELECT id FROM ended), {', '.join(reader.columns('w'))} FROM (SELECT 1) AS one"
            f" LEFT JOIN {_table(Webhook)} w ON w.id = ANY(%s)")  # one row at least: the LEFT JOIN's
-    leased = list({webhook_id for plan in planned for _pk, webhook_id in plan.leased})
-    params = [[plan.event.pk for plan in planned], token, json.dumps(defaults), json.dumps(records), leased]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    webhooks = [rows.build(Webhook, reader.fields, reader.values(row[1:])) for row in found]
-    return set(found[0][0]), {webhook.pk: webhook for webhook in webhooks if webhook.pk is not None}
+    return sql, json.dumps(defaults), reader
 
 
 def webhooks_by_id(pks: set[str]) -> dict[str, Webhook]:
