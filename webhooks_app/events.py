@@ -94,7 +94,7 @@ def record_message(event_type: str, data: dict, *, channel: str, webhook: Webhoo
         event.save(force_insert=True)
         delivery = Delivery.objects.create(event=event, webhook=webhook, channel=channel, is_test=is_test,
                                            next_attempt_at=event.timestamp, target_url=target_url)
-    wakeups.after_commit(event_inserted=True)
+    wakeups.after_commit(event_inserted=False)  # a delivery to claim: the trigger's wake-up speaks of events only
     return delivery
 
 

@@ -23,7 +23,20 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks_app import catalog, channels, events, fanout, hook_runner, leases, retry, rows, sender, signing, wakeups
+from webhooks_app import (
+    catalog,
+    channels,
+    events,
+    fanout,
+    functions,
+    hook_runner,
+    leases,
+    retry,
+    rows,
+    sender,
+    signing,
+    wakeups,
+)
 from webhooks_app.channels import Call, Outcome
 from webhooks_app.models import Delivery, DeliveryAttempt, Event
 from webhooks_app.results import Attempt, Cancelled, Released, Result
@@ -482,6 +495,7 @@ class Relay:
         self.poll_interval = poll_interval
         self.kick = threading.Event()
         self.woken = True  # look for work at once
+        self.everything = True  # whether it may be about deliveries too (not only about recorded events)
         self.wake_ups = False  # whether `woken` comes from a real wake-up (not only the first look or an error)
         self.next_look = 0.0
         self.finished: queue.SimpleQueue[tuple[Delivery, Result]] = queue.SimpleQueue()
@@ -506,11 +520,19 @@ class Relay:
         """Claimed and not finished: running attempts and parked deliveries."""
         return len(self.http_in_flight) + len(self.hooks_in_flight) + sum(map(len, self.parked.values()))
 
-    def wake(self) -> None:
-        """Work arrived (a wake-up): claim it at once."""
+    def wake(self, *, everything: bool = True) -> None:
+        """Work arrived (a wake-up): claim it at once. `everything=False`: only events were recorded, so fanning
+        them out is all there is to do (no look for deliveries or hook runs, which would delay their first POSTs)."""
         self.wake_ups = True
+        if everything:
+            self.everything = True  # before `woken`: the turn that takes `woken` reads this after it
         self.woken = True
         self.kick.set()
+
+    def look_again(self) -> None:
+        """Look at the whole outbox in the next turn."""
+        self.everything = True
+        self.woken = True
 
     def _launch(self, deliveries: list[Delivery], deadline: float, *, hooks: bool) -> None:
         self.handled += len(deliveries)
@@ -687,31 +709,36 @@ class Relay:
 
     def _turn(self) -> bool:
         self.take_finished()
-        woken = self.woken
-        look = woken or time.monotonic() >= self.next_look
-        if look:
-            self.woken = False
-            self.next_look = time.monotonic() + self.poll_interval
+        woken, self.woken = self.woken, False
+        everything, self.everything = self.everything, False
+        look_due = time.monotonic() >= self.next_look
         try:
             settled = self.settle_finished() if self._settle_now() else 0
-            if woken and self.wake_ups:  # a wake-up says work was committed: go and claim it, no need to look first
-                seen = Waiting(events=True, deliveries=True, hooks=True)
+            if woken and self.wake_ups and (everything or not look_due):
+                # A wake-up says what was committed: go and take it, no need to look first. One about events alone
+                # is no look: it does not put off the next one (retries come due without a wake-up).
+                seen, looked = Waiting(events=True, deliveries=everything, hooks=everything), everything
+            elif woken or look_due:
+                seen, looked = waiting(), True  # one read-only query for all three kinds of work
             else:
-                seen = waiting() if look else None  # one read-only query for all three kinds of work
+                seen, looked = None, False
+            if looked:
+                self.next_look = time.monotonic() + self.poll_interval
             fanned = 0
             if self.more_events or (seen and seen.events):
                 room = _Room(self)
                 fanned = fanout.expand_due(known_due=True, taker=room)
                 if fanned:  # what the relay had no room for waits in the outbox: claim it as soon as there is
                     self.more_due = self.more_due or room.declined
-                    self.hooks_due = True
+                    if functions.registered():  # it may have written hook runs
+                        self.hooks_due = True
             self.more_events = fanned >= fanout.BATCH_SIZE
             started = self.claim_and_start(seen)
         except DatabaseError:
             logger.exception("Delivery relay: database error; reconnecting.")
             _reconnect()
             self.database_errors += 1
-            self.woken = True
+            self.look_again()
             return False
         self.database_errors = 0
         return bool(settled or fanned or started)
@@ -733,7 +760,7 @@ class Relay:
             if self.database_errors > MAX_DATABASE_ERRORS:
                 raise DatabaseError("the database kept failing; the outbox keeps what was not recorded")
             if not self.in_flight and self.finished.empty() and not self.unsettled and not self.database_errors:
-                self.woken = True  # one last look, to be sure
+                self.look_again()  # one last look, to be sure
                 if not self.step() and not self.in_flight and self.finished.empty() and not self.unsettled:
                     return self.handled
                 continue

@@ -13,7 +13,8 @@ from django_q.conf import Conf
 
 logger = logging.getLogger(__name__)
 
-PG_CHANNEL = "webhooks_app_wake"  # the trigger in migration 0004 notifies this channel
+PG_CHANNEL = "webhooks_app_wake"  # the outbox trigger (migrations 0004 and 0006) notifies this channel
+EVENTS_ONLY = "events"  # the payload of a wake-up about recorded events alone; any other may mean deliveries too
 RECONNECT_SECONDS = 1.0
 
 _inline_runner: Callable[[], object] | None = None
@@ -75,14 +76,15 @@ def after_commit(*, event_inserted: bool) -> None:
 
 
 def wake_now(*, explicit: bool = True) -> None:
-    """Wake the workers now. A failure only logs: the committed rows are found by polling anyway."""
+    """Wake the workers now; `explicit=False` says only that events were recorded (PostgreSQL's trigger has said
+    it already). A failure only logs: the committed rows are found by polling anyway."""
     if Conf.SYNC and _inline_runner is not None:
         _inline_runner()
         return
     current = mode()
     try:
         if current == "redis":
-            _redis_client().publish(redis_channel(), b"1")
+            _redis_client().publish(redis_channel(), b"1" if explicit else EVENTS_ONLY.encode())
         elif current == "postgresql" and explicit:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_notify(%s, '')", [PG_CHANNEL])
@@ -91,11 +93,12 @@ def wake_now(*, explicit: bool = True) -> None:
 
 
 class Listener(threading.Thread):
-    """Calls `wake` whenever a wake-up arrives. It reconnects after an outage (a Redis restart, a dropped database
-    connection) and kicks once when it does, since wake-ups sent meanwhile were lost; `connected` tells the relay
-    whether it may poll slowly."""
+    """Calls `wake` whenever a wake-up arrives, with `everything=False` when it says only that events were
+    recorded (the relay then has events to fan out, and no deliveries to look for). It reconnects after an outage
+    (a Redis restart, a dropped database connection) and kicks once when it does, since wake-ups sent meanwhile
+    were lost; `connected` tells the relay whether it may poll slowly."""
 
-    def __init__(self, wake: Callable[[], None], stop: threading.Event) -> None:
+    def __init__(self, wake: Callable[..., None], stop: threading.Event) -> None:
         super().__init__(name="wake-listener", daemon=True)
         self.wake = wake
         self.stop = stop
@@ -120,7 +123,7 @@ class Listener(threading.Thread):
 
     def _subscribed(self) -> None:
         self.connected = True
-        self.wake()
+        self.wake(everything=True)
         logger.info("Wake-ups: listening on %s.", self.mode)
 
     def _listen_redis(self) -> None:
@@ -133,8 +136,9 @@ class Listener(threading.Thread):
             pubsub.subscribe(redis_channel())
             self._subscribed()
             while not self.stop.is_set():
-                if pubsub.get_message(timeout=0.5) is not None:
-                    self.wake()
+                message = pubsub.get_message(timeout=0.5)
+                if message is not None:
+                    self.wake(everything=message["data"] != EVENTS_ONLY.encode())
         finally:
             pubsub.close()
             client.close()
@@ -148,8 +152,8 @@ class Listener(threading.Thread):
             raw.execute(f"LISTEN {PG_CHANNEL}")
             self._subscribed()
             while not self.stop.is_set():
-                for _notice in raw.notifies(timeout=0.5):
-                    self.wake()
+                for notice in raw.notifies(timeout=0.5):
+                    self.wake(everything=notice.payload != EVENTS_ONLY)
                 if raw.closed:
                     raise ConnectionError("the listening connection closed")
         finally:
