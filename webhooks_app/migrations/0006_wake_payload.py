@@ -13,14 +13,13 @@ $$ LANGUAGE plpgsql;
 EMPTY_PAYLOAD = EVENTS_PAYLOAD.replace("'events'", "''")
 
 
-def events_payload(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(EVENTS_PAYLOAD)
+def notifying(body: str):
+    """A migration step that (re)defines the trigger's function, on PostgreSQL only."""
+    def step(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(body)
 
-
-def empty_payload(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(EMPTY_PAYLOAD)
+    return step
 
 
 class Migration(migrations.Migration):
@@ -30,5 +29,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(events_payload, empty_payload),
+        migrations.RunPython(notifying(EVENTS_PAYLOAD), notifying(EMPTY_PAYLOAD)),
     ]
