@@ -53,7 +53,7 @@ def record(event_type: str, data: dict, *, tags: Iterable[str] = (), object_type
     event = _new_event(event_type, data, tags=list(tags), object_type=object_type, object_id=object_id)
     event.fanout_pending = True
     _insert(event)
-    wakeups.after_commit(event_inserted=True)
+    wakeups.after_commit(events_only=True)
     return event
 
 
@@ -94,7 +94,7 @@ def record_message(event_type: str, data: dict, *, channel: str, webhook: Webhoo
         event.save(force_insert=True)
         delivery = Delivery.objects.create(event=event, webhook=webhook, channel=channel, is_test=is_test,
                                            next_attempt_at=event.timestamp, target_url=target_url)
-    wakeups.after_commit(event_inserted=False)  # a delivery to claim: the trigger's wake-up speaks of events only
+    wakeups.after_commit(events_only=False)  # its delivery is written with it
     return delivery
 
 
@@ -103,7 +103,7 @@ def redeliver(delivery: Delivery) -> Delivery:
     fresh = Delivery.objects.create(event=delivery.event, webhook=delivery.webhook, channel=delivery.channel,
                                     hook=delivery.hook, is_test=delivery.is_test, target_url=delivery.target_url,
                                     next_attempt_at=timezone.now())
-    wakeups.after_commit(event_inserted=False)
+    wakeups.after_commit(events_only=False)
     return fresh
 
 
@@ -114,7 +114,7 @@ def replay(webhook: Webhook, event_ids: list[str]) -> int:
         Delivery(event_id=event_id, webhook=webhook, next_attempt_at=now, created_at=now) for event_id in event_ids
     )
     if event_ids:
-        wakeups.after_commit(event_inserted=False)
+        wakeups.after_commit(events_only=False)
     return len(event_ids)
 
 

@@ -60,10 +60,11 @@ class _Wake:
         wake_now(explicit=self.explicit)
 
 
-def after_commit(*, event_inserted: bool) -> None:
-    """Wake the workers once the current transaction commits (at once outside one). An inserted Event wakes them
-    on PostgreSQL by itself (its trigger), so that costs nothing here; new deliveries alone need a NOTIFY."""
-    explicit = not event_inserted
+def after_commit(*, events_only: bool) -> None:
+    """Wake the workers once the current transaction commits (at once outside one). `events_only`: the work is
+    recorded events alone, which wake them on PostgreSQL by themselves (the outbox trigger, whose wake-up says
+    just that), so that costs nothing here; anything else (new deliveries) needs a NOTIFY of its own."""
+    explicit = not events_only
     needed = Conf.SYNC or mode() == "redis" or (explicit and mode() == "postgresql")
     if not needed:
         return
