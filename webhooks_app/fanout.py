@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -195,7 +195,16 @@ def expand(events: list[Event], token: str, taker: Taker | None = None) -> list[
     lease = _DeliveryLease.start()
     if connection.vendor == "postgresql":
         planned = _plan(events, taker)  # reads: before the write, which is then one statement
-        kept, webhooks = _write_in_one_statement(planned, token, lease)
+        try:
+            kept, webhooks = _write_in_one_statement(planned, token, lease)
+        except IntegrityError:
+            if connection.in_atomic_block:
+                raise
+            # A webhook it matched was deleted before the write committed, which then wrote nothing: match again
+            # (without it) at once, rather than leave the whole batch to the next worker after the lease.
+            logger.info("A webhook was deleted during the fan-out of %d event(s); matching them again.", len(events))
+            planned = _plan(events, taker)
+            kept, webhooks = _write_in_one_statement(planned, token, lease)
     else:
         with transaction.atomic():
             # The claim ends first: that locks the rows still ours, and the deliveries commit or roll back with it.

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -165,3 +165,60 @@ def test_a_claimed_event_holds_what_the_database_holds():
     for name in fanout.CLAIMED_FIELDS:
         assert getattr(claimed, name) == getattr(stored, name), name
     assert claimed.tags == ["news", "sport"] and isinstance(claimed.body, bytes | memoryview)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_deleted_between_the_match_and_the_write_leaves_the_others_their_deliveries_at_once(
+        make_webhook, monkeypatch, broker_wakeups):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite matches after taking its write lock: no other connection can delete in between")
+    kept, gone = make_webhook("https://a.example.com/hook"), make_webhook("https://b.example.com/hook")
+    event_id = record()
+    matched = fanout.matching_webhooks
+    calls = []
+
+    def match_then_delete(event, **kwargs):
+        found = matched(event, **kwargs)
+        calls.append(sorted(pk for pk, _since in found))
+        if len(calls) == 1:
+            Webhook.objects.filter(pk=gone.pk).delete()  # committed (autocommit), as another process would
+        return found
+
+    monkeypatch.setattr(fanout, "matching_webhooks", match_then_delete)
+    taker = Taker(kept.pk, gone.pk)
+    assert fanout.expand_due(taker=taker) == 1
+    assert calls == [sorted([kept.pk, gone.pk]), [kept.pk]]  # matched again, without the deleted one
+    assert [d.webhook_id for d in taker.taken] == [kept.pk]
+    (delivery,) = Delivery.objects.all()
+    assert (delivery.webhook_id, delivery.event_id) == (kept.pk, event_id)
+    event = events.Event.objects.get(pk=event_id)
+    assert (event.fanout_pending, event.lease_token) == (False, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_that_fails_twice_leaves_the_events_claimed_for_the_next_worker_after_the_lease(
+        make_webhook, monkeypatch, settings, broker_wakeups):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite matches after taking its write lock: no other connection can delete in between")
+    webhooks = [make_webhook(f"https://{name}.example.com/hook") for name in "abc"]
+    event_id = record()
+    matched = fanout.matching_webhooks
+    doomed = iter(webhooks[:2])
+
+    def match_then_delete(event, **kwargs):
+        found = matched(event, **kwargs)
+        victim = next(doomed, None)
+        if victim is not None:
+            Webhook.objects.filter(pk=victim.pk).delete()
+        return found
+
+    monkeypatch.setattr(fanout, "matching_webhooks", match_then_delete)
+    with pytest.raises(IntegrityError):
+        fanout.expand_due(taker=Taker())
+    assert not Delivery.objects.exists()  # nothing half-written
+    event = events.Event.objects.get(pk=event_id)
+    assert event.fanout_pending and event.lease_token is not None  # still claimed, until its lease runs out
+    monkeypatch.setattr(fanout, "matching_webhooks", matched)
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS + 1), tick=False):
+        assert fanout.expand_due() == 1
+    assert list(Delivery.objects.values_list("webhook_id", flat=True)) == [webhooks[2].pk]
