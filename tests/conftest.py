@@ -160,6 +160,10 @@ class Worker:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever of its group outlived it (a failed test's)
+        except ProcessLookupError:
+            pass
         self._log.close()
 
     def output(self) -> str:

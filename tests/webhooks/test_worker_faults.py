@@ -157,6 +157,26 @@ def test_the_processes_of_a_worker_killed_alone_end_with_it(start_worker):
     wait_until(lambda: not any(running(pid) for pid in forked), timeout=15)
 
 
+def test_the_task_cluster_of_a_worker_killed_alone_stops_instead_of_taking_tasks_without_it(start_worker):
+    # Given a running worker with its task cluster (a sentinel, which forks the cluster's own processes)
+    worker = start_worker()
+    wait_until(lambda: "task cluster started" in worker.output(), timeout=30)
+    forked = wait_until(lambda: descendants(worker.process.pid) if len(descendants(worker.process.pid)) > 3 else [])
+
+    # When only the worker's own process is SIGKILLed
+    os.kill(worker.process.pid, signal.SIGKILL)
+    worker.process.wait(10)
+
+    # Then the sentinel notices, stops the cluster, and none of its processes lives on
+    wait_until(lambda: not any(running(pid) for pid in forked), timeout=30)
+    assert "is gone; stopping the cluster" in worker.output()
+
+
+def descendants(pid: int) -> list[int]:
+    children = forked_by(pid)
+    return children + [grandchild for child in children for grandchild in descendants(child)]
+
+
 @pytest.mark.django_db
 def test_a_signal_that_comes_while_the_task_cluster_starts_stops_the_worker():
     # Given: the worker's task cluster, built but not started (django-q2's constructor installs signal handlers)

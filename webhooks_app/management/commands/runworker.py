@@ -3,9 +3,12 @@ delivery relay starts at once and needs only the database; the task-queue cluste
 broker answers, so a worker started during a Redis outage delivers by polling and picks the broker up later."""
 
 import logging
+import multiprocessing.util
+import os
 import signal
 import sys
 import threading
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -19,6 +22,7 @@ logger = logging.getLogger("webhooks_app.runworker")
 SENTINEL_EXIT_GRACE_SECONDS = 0.5
 BROKER_RETRY_SECONDS = 2.0
 SWITCH_INTERVAL_SECONDS = 0.001
+ORPHAN_CHECK_SECONDS = 0.5
 
 
 class Command(BaseCommand):
@@ -104,6 +108,29 @@ class WorkerCluster(Cluster):
 
     def sig_handler(self, signum, frame) -> None:
         self.on_signal(signum, frame)
+
+    def start(self) -> int:
+        # The sentinel is forked by start(): it learns there to stop the cluster should the worker die without
+        # stopping it (SIGKILL, the OOM killer), instead of going on taking tasks alone.
+        multiprocessing.util.register_after_fork(self, WorkerCluster._in_forked_process)
+        return super().start()
+
+    @staticmethod
+    def _in_forked_process(cluster: "WorkerCluster") -> None:
+        """Run in each process multiprocessing forks from now on: in the sentinel, watch the worker."""
+        if cluster.sentinel is None or multiprocessing.current_process().name != cluster.sentinel.name:
+            return  # the sentinel's own workers, or a process the worker forked for something else
+        threading.Thread(target=_stop_when_orphaned, args=(os.getppid(), cluster.stop_event), daemon=True,
+                         name="worker-watch").start()
+
+
+def _stop_when_orphaned(worker_pid: int, stop_event) -> None:
+    """In the sentinel: once the worker that started it is gone, stop the cluster as the worker would have (the
+    sentinel's guard loop sees the event, and its workers finish the task in hand)."""
+    while os.getppid() == worker_pid:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    logger.warning("The worker (pid %d) that started this task cluster is gone; stopping the cluster.", worker_pid)
+    stop_event.set()
 
 
 def broker_reachable() -> bool:
