@@ -11,7 +11,7 @@ import sys
 import pytest
 import requests
 
-from tests.conftest import ROOT, database_url, wait_until
+from tests.conftest import ROOT, database_url, forked_by, running, wait_until
 from tests.mediaserver import installation_or_skip
 from tests.project.conftest import free_port, manage, project_env
 
@@ -121,3 +121,42 @@ def test_rundev_stops_everything_and_names_the_child_that_failed(tmp_path):
     assert "rundev: the media server (runmediaserver) exited with code 1." in output
     assert "rundev: the web server" not in output and "rundev: the worker" not in output
     assert not listening(web_port)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rundev_kills_a_child_that_does_not_stop_in_time_and_names_it(tmp_path):
+    installation_or_skip()
+    web_port, rtmp_port = free_port(), free_port()
+    env = project_env(tmp_path, DATABASE_URL=database_url(), DEBUG="true", RTMP_PORT=str(rtmp_port),
+                      LIVESTREAM_DIR=str(tmp_path / "live"), PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}",
+                      Q_CLUSTER_NAME=f"rundev-stuck-{os.getpid()}")
+    log_path = tmp_path / "rundev.log"
+    log = log_path.open("w")
+    group = subprocess.Popen(
+        [sys.executable, "manage.py", "rundev", "--addr", f"127.0.0.1:{web_port}", "--stop-seconds", "2"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(lambda: "delivery relay started" in log_path.read_text(), timeout=40)
+        wait_until(lambda: listening(rtmp_port), timeout=20)
+        # Given: the worker hangs (stopped, so no signal but SIGKILL can end it)
+        (worker,) = [pid for pid in forked_by(group.pid) if "runworker" in command_line(pid)]
+        os.kill(worker, signal.SIGSTOP)
+        # When: Ctrl-C reaches rundev
+        os.kill(group.pid, signal.SIGINT)
+        # Then: the others stop, the worker is killed after its 2 s, and rundev says so and fails
+        assert group.wait(30) == 1, log_path.read_text()
+    finally:
+        log.close()
+        try:
+            os.killpg(group.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    output = log_path.read_text()
+    assert "rundev: the worker (runworker) did not stop within 2 s and was killed." in output
+    assert "rundev: the web server" not in output and "rundev: the media server" not in output
+    assert not running(worker) and not listening(web_port) and not listening(rtmp_port)
+
+
+def command_line(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        return cmdline.read().replace(b"\0", b" ").decode(errors="replace")

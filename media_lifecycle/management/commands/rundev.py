@@ -20,8 +20,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default=ADDRESS, help=f"The web server's address (default: {ADDRESS}).")
+        parser.add_argument("--stop-seconds", type=float, default=STOP_SECONDS,
+                            help=f"How long each process gets to stop after Ctrl-C before it is killed "
+                                 f"(default: {STOP_SECONDS}).")
 
-    def handle(self, *args, addr: str = ADDRESS, **options):
+    def handle(self, *args, addr: str = ADDRESS, stop_seconds: float = STOP_SECONDS, **options):
         python = sys.executable
         web = subprocess.Popen([python, "manage.py", "runserver", addr])
         self._wait_for_web(web, addr)
@@ -53,13 +56,13 @@ class Command(BaseCommand):
             stuck = []
             for child in children:
                 try:
-                    child.wait(timeout=STOP_SECONDS)
+                    child.wait(timeout=stop_seconds)
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()
                     stuck.append(child)
         for child in stuck:
-            self.stderr.write(f"rundev: {names[child]} did not stop within {STOP_SECONDS} s and was killed.")
+            self.stderr.write(f"rundev: {names[child]} did not stop within {stop_seconds:g} s and was killed.")
         failed = [child for child in children
                   if child not in stuck and child.returncode not in (0, -signal.SIGINT, -signal.SIGTERM)]
         for child in failed:
