@@ -140,26 +140,32 @@ def upload(staff_api, data: bytes) -> Video:
     return Video.objects.get(pk=answer.json()["id"])
 
 
-def run_the_scheduler_later(seconds: float = tasks.RESUME_DELAY_SECONDS + 1) -> None:
+def run_the_scheduler_later(seconds: float) -> None:
     """What the task cluster's scheduler does `seconds` from now (the queue runs tasks synchronously here)."""
-    with time_machine.travel(timezone.now() + timedelta(seconds=seconds), tick=False):
+    run_the_scheduler_at(timezone.now() + timedelta(seconds=seconds))
+
+
+def run_the_scheduler_at(moment) -> None:
+    """What the task cluster's scheduler does at `moment`."""
+    with time_machine.travel(moment, tick=False):
         scheduler(broker=get_broker())
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_job_whose_ffmpeg_is_interrupted_is_queued_again_and_the_video_becomes_ready(builtin, staff_api,
                                                                                       clip_bytes):
+    started = timezone.now()
     with Interrupter(times=1, only=b"hls") as interrupter:  # the transcode's encode
         video = upload(staff_api, clip_bytes)  # the whole run happens on commit (a synchronous queue)
     assert len(interrupter.interrupted) == 1
     video.refresh_from_db()
     assert video.status == "processing"  # not failed: its job waits to resume
     (resume,) = Schedule.objects.all()
-    assert resume.next_run > timezone.now() + timedelta(seconds=tasks.RESUME_DELAY_SECONDS - 2)
-    run_the_scheduler_later(seconds=1)
+    assert resume.next_run >= started + timedelta(seconds=tasks.RESUME_DELAY_SECONDS)
+    run_the_scheduler_at(resume.next_run - timedelta(seconds=1))
     video.refresh_from_db()
     assert video.status == "processing"  # not before its time
-    run_the_scheduler_later()
+    run_the_scheduler_at(resume.next_run + timedelta(seconds=1))
     video.refresh_from_db()
     assert (video.status, video.error_message) == ("ready", "")
     assert not Schedule.objects.exists()
