@@ -4,6 +4,7 @@ Upload-Length, Upload-Offset and Upload-Metadata. Pure functions: they raise Tus
 import base64
 import binascii
 import re
+import unicodedata
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = ("creation", "termination", "expiration")
@@ -75,10 +76,16 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             value = raw.decode("utf-8")
         except (binascii.Error, ValueError):
             raise TusError(400, f"Upload-Metadata: the value of {key!r} is not base64 of UTF-8 text.") from None
-        if len(value) > MAX_METADATA_VALUE or not value.isprintable():
+        if len(value) > MAX_METADATA_VALUE or _has_control_characters(value):
             raise TusError(400, f"Upload-Metadata: the value of {key!r} is too long or holds control characters.")
         metadata[key] = value
     return metadata
+
+
+def _has_control_characters(value: str) -> bool:
+    """Control characters (NUL, line breaks, C1) and lone surrogates; not the spaces and marks of real file names
+    (macOS puts U+202F before "AM" in screen recordings' names; right-to-left names carry U+200F)."""
+    return any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
 
 
 def encode_metadata(metadata: dict[str, str]) -> str:

@@ -66,6 +66,8 @@ def write(upload_id: str, user, *, offset: int, stream, length: int, chunks: Chu
     if offset + length > upload.length:
         raise TusError(413, f"This request would take the upload to {offset + length} bytes, past its "
                             f"Upload-Length of {upload.length}.")
+    if upload.completed_at is not None:
+        return upload  # complete already, and this (empty) request adds nothing: it must not finish it again
     token = _take_lease(upload, offset)
     stored = 0
 

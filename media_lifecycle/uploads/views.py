@@ -78,7 +78,8 @@ class TusView(APIView):
 class UploadCollectionView(TusView):
     def post(self, request):
         """Creation: a new upload of Upload-Length bytes; Location is where to PATCH the bytes."""
-        if int(request.META.get("CONTENT_LENGTH") or 0) > 0:
+        body = request.META.get("CONTENT_LENGTH")
+        if body and protocol.parse_count("Content-Length", body) > 0:
             raise TusError(400, "Send the bytes with PATCH to the upload's Location (creation-with-upload is "
                                 "not offered).")
         length = protocol.parse_length(request.headers.get("Upload-Length"),

@@ -233,6 +233,33 @@ def test_a_metadata_key_without_a_value_is_accepted(tus):
     assert _upload(answer["Location"]).metadata == {"is_confidential": "", "filename": "a.mp4"}
 
 
+@pytest.mark.parametrize("filename", ["Screen Recording 2026-12-07 at 10.15.32\u202fAM.mov",
+                                      "caf\u00e9\u00a0menu.mp4", "\u05e1\u05e8\u05d8\u200f.mp4",
+                                      "family \U0001f468\u200d\U0001f469\u200d\U0001f467.mp4"])
+def test_real_file_names_with_unusual_spaces_and_marks_are_accepted(tus, filename):
+    answer = tus.create(10, {"filename": filename, "filetype": "video/quicktime"})
+
+    assert answer.status_code == 201, answer.content
+    assert _upload(answer["Location"]).filename == filename
+
+
+@pytest.mark.parametrize("filename", ["a\x00b.mp4", "two\nlines.mp4", "tab\there.mp4", "c1\x85.mp4"])
+def test_metadata_with_control_characters_gets_400(tus, filename):
+    answer = tus.create(10, {"filename": filename})
+
+    assert answer.status_code == 400
+    assert "control characters" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1.5"])
+def test_creation_with_a_malformed_content_length_gets_400(staff_api, length):
+    answer = staff_api.generic("POST", "/api/uploads/", **{**TUS, "HTTP_UPLOAD_LENGTH": "10",
+                                                           "CONTENT_LENGTH": length})
+
+    assert answer.status_code == 400
+    assert "Content-Length" in answer.json()["detail"]
+
+
 @pytest.mark.parametrize("metadata", ["filename !!!notbase64", "a b c", "dup YQ==,dup Yg==", "bad key YQ==",
                                       "filename " + "AA==", "filename /w=="])
 def test_malformed_upload_metadata_gets_400(tus, metadata):

@@ -196,6 +196,21 @@ def test_object_storage_keeps_the_bytes_of_a_cut_request_and_resumes_after_them(
     assert object_storage.open(upload.storage_name).read() == clip_bytes
 
 
+def test_an_empty_request_at_the_end_of_a_finished_upload_leaves_its_content_alone(staff, clip_bytes,
+                                                                                    object_storage):
+    store = chunks.Chunks(object_storage)
+    upload = receiving.create(staff, length=len(clip_bytes), metadata={"filename": "clip.mp4"}, chunks=store)
+    receiving.write(upload.pk, staff, offset=0, stream=io.BytesIO(clip_bytes), length=len(clip_bytes), chunks=store)
+    upload.refresh_from_db()
+    finished = (upload.storage_name, upload.completed_at)
+
+    again = receiving.write(upload.pk, staff, offset=len(clip_bytes), stream=io.BytesIO(b""), length=0,
+                            chunks=store)  # a retried last PATCH, with nothing left to send
+
+    assert (again.storage_name, again.completed_at, again.offset) == (*finished, len(clip_bytes))
+    assert object_storage.open(upload.storage_name).read() == clip_bytes
+
+
 # --- pruning ----------------------------------------------------------------------------------------
 
 
