@@ -55,7 +55,10 @@ class StorableJSONField(serializers.JSONField):
     check as the parser: a field error naming the string or key that cannot be stored."""
 
     def to_internal_value(self, data):
-        value = super().to_internal_value(data)
+        try:
+            value = super().to_internal_value(data)
+        except RecursionError:  # JSON typed into a form field, nested deeper than the decoder can go
+            raise serializers.ValidationError("The JSON value is nested too deeply.") from None
         problem = json_problem(value)
         if problem:
             raise serializers.ValidationError(f"The JSON value is not usable: {problem.message}.")
@@ -67,14 +70,20 @@ class StorableJSONFormField(forms.JSONField):
     text typed (re-encoding a lone surrogate to show it would fail while the page is written)."""
 
     def to_python(self, value):
-        converted = super().to_python(value)
+        try:
+            converted = super().to_python(value)
+        except RecursionError:  # nested deeper than the decoder can go
+            raise forms.ValidationError("The JSON value is nested too deeply.") from None
         problem = json_problem(converted)
         if problem:
             raise forms.ValidationError(f"The JSON value is not usable: {problem.message}.")
         return converted
 
     def bound_data(self, data, initial):
-        bound = super().bound_data(data, initial)
+        try:
+            bound = super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)
         if isinstance(bound, InvalidJSONInput):
             return bound
         return InvalidJSONInput(data) if json_problem(bound) else bound

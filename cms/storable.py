@@ -3,6 +3,7 @@ surrogate (it has no UTF-8 form, so neither PostgreSQL nor SQLite can take it). 
 (`"\\u0000"`, `"\\ud800"`), so every JSON value that comes in is checked here, once, before anything is written."""
 
 import json
+import math
 import re
 from typing import NamedTuple
 
@@ -34,8 +35,9 @@ class Problem(NamedTuple):
 
 
 def json_problem(value) -> Problem | None:
-    """The first string or object key in a decoded JSON value that cannot be stored, described with where it
-    is (`metadata.k[2]`), or None. Iterative: a value may nest deeper than Python's stack."""
+    """The first string or object key in a decoded JSON value that cannot be stored, or number that is not
+    finite (Python reads `1e400` as infinity, which no JSON column takes), described with where it is
+    (`metadata.k[2]`), or None. Iterative: a value may nest deeper than Python's stack."""
     pending = [(value, "", None)]
     while pending:
         item, where, field = pending.pop()
@@ -43,6 +45,8 @@ def json_problem(value) -> Problem | None:
             problem = text_problem(item)
             if problem:
                 return Problem(field, f"{where or 'the value'} holds {problem}, which cannot be stored")
+        elif isinstance(item, float) and not math.isfinite(item):
+            return Problem(field, f"{where or 'the value'} is not a finite number ({item}), which cannot be stored")
         elif isinstance(item, dict):
             for key, child in item.items():
                 problem = text_problem(key) if isinstance(key, str) else None

@@ -161,6 +161,61 @@ def test_the_admin_webhook_headers_box_refuses_json_that_cannot_be_stored(admin_
     assert Webhook.objects.get().headers == {"X-Kept": "1"}
 
 
+# --- numbers no JSON column takes, and JSON nested deeper than the decoder goes -------------------------
+
+INFINITE_JSON = '{"x": 1e400}'  # valid JSON; Python reads it as infinity
+NAN_JSON = '{"x": NaN}'  # not JSON, but Python's decoder (a form field's) reads it
+
+
+def test_metadata_with_a_number_too_large_to_be_finite_gets_400_naming_metadata(staff_api):
+    video = make_video("Numbers")
+
+    with nothing_written():
+        created = staff_api.generic("POST", "/api/videos/", '{"title": "F", "metadata": ' + INFINITE_JSON + "}",
+                                    content_type="application/json")
+        patched = staff_api.generic("PATCH", f"/api/videos/{video.pk}/", '{"metadata": ' + INFINITE_JSON + "}",
+                                    content_type="application/json")
+        multipart = staff_api.post("/api/videos/", {"title": "F", "metadata": INFINITE_JSON}, format="multipart")
+
+    for answer in (created, patched, multipart):
+        assert answer.status_code == 400
+        assert "not a finite number" in " ".join(answer.json()["metadata"])
+
+
+@pytest.mark.parametrize("typed", [INFINITE_JSON, NAN_JSON])
+def test_the_admin_metadata_box_refuses_numbers_that_are_not_finite(admin_client, typed):
+    video = make_video("Admin")
+
+    with nothing_written():
+        answer = admin_client.post(reverse("admin:media_lifecycle_video_change", args=[video.pk]), {
+            "title": "Changed", "description": "", "tags": "", "source_url": "", "metadata": typed})
+
+    assert answer.status_code == 200
+    assert "not a finite number" in answer.content.decode()
+
+
+@pytest.mark.parametrize("field", ["events", "tags", "headers"])
+def test_a_webhook_field_nested_too_deeply_in_a_form_gets_400_naming_it(staff_api, receiver, field):
+    form = {"url": receiver.url, "events": json.dumps(["video.ready"]), field: "[" * 5000 + "]" * 5000}
+
+    with nothing_written():
+        answer = staff_api.post("/api/webhooks/", form, format="multipart")
+
+    assert answer.status_code == 400
+    assert answer.json()[field] == ["The JSON value is nested too deeply."]
+
+
+def test_the_admin_webhook_headers_box_refuses_json_nested_too_deeply(admin_client, receiver):
+    form = {"url": receiver.url, "description": "", "events": ["video.ready"], "tags": "", "tag_match": "any",
+            "is_active": "on", "headers": "[" * 100_000 + "]" * 100_000, "secret": ""}
+
+    answer = admin_client.post(reverse("admin:webhooks_app_webhook_add"), form)
+
+    assert answer.status_code == 200
+    assert "nested too deeply" in answer.content.decode()
+    assert not Webhook.objects.exists()
+
+
 # --- raw bodies of signed callbacks ----------------------------------------------------------------------
 
 
