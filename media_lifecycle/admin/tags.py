@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from cms.search import LimitedSearchAdmin
 from media_lifecycle.models import Tag
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(LimitedSearchAdmin, admin.ModelAdmin):
     list_display = ["name", "video_count", "playlist_count", "livestream_count", "created_at"]
     search_fields = ["name"]
 

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
+from cms import search
 from media_lifecycle import states
 from media_lifecycle.models import Video
 
@@ -34,6 +35,10 @@ class VideoFilter(django_filters.FilterSet):
         return queryset.filter(published=parse_bool(name, value))
 
     def filter_search(self, queryset, name, value):
-        for word in value.split():
+        try:
+            words = search.check(value.split())
+        except search.SearchTooLong as exc:
+            raise ValidationError({name: [str(exc)]}) from None
+        for word in words:
             queryset = queryset.filter(Q(title__icontains=word) | Q(description__icontains=word))
         return queryset
