@@ -12,8 +12,9 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from cms.permissions import StaffModelActionPermission
-from cms.serializers import StrictFieldsMixin, StrictSerializer
+from cms.serializers import StrictSerializer
 from media_lifecycle import analytics, states
+from media_lifecycle.api.fields import StrictModelSerializer
 from media_lifecycle.models import ClientWebhook, PlaybackEvent, Video
 
 CACHE_ERRORS = (RedisError, OSError)  # what Django's Redis cache raises while Redis is down or unreachable
@@ -86,8 +87,11 @@ class StatsSerializer(serializers.Serializer):
     average_watch_seconds = serializers.FloatField()
 
 
-class ClientWebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    """Every rule (URL scheme, field names, 1-60 requests per minute) is the model's, as in the admin."""
+class ClientWebhookSerializer(StrictModelSerializer):
+    """Every rule (URL scheme, field names, 1-60 requests per minute) is the model's, as in the admin; the
+    server-owned fields are refused, as on every resource, unless echoed unchanged."""
+
+    server_owned = {"id": "", "created_at": "", "updated_at": ""}
 
     class Meta:
         model = ClientWebhook

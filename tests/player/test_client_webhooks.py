@@ -87,6 +87,29 @@ def test_unknown_field_is_refused(staff_api):
     assert "secret" in answer.json()
 
 
+@pytest.mark.parametrize("field, value", [("id", "cwh_mine"), ("created_at", "2000-01-01T00:00:00Z"),
+                                          ("updated_at", "2000-01-01T00:00:00Z")])
+def test_server_owned_fields_are_refused_naming_them(staff_api, field, value):
+    created = staff_api.post("/api/client-webhooks/", {**BODY, field: value}, format="json")
+    assert created.status_code == 400
+    assert created.json()[field] == [f"{field} is set by the server and cannot be written."]
+    assert not ClientWebhook.objects.exists()
+
+    hook = staff_api.post("/api/client-webhooks/", BODY, format="json").json()
+    changed = staff_api.patch(f"/api/client-webhooks/{hook['id']}/", {field: value, "rpm": 30}, format="json")
+    assert changed.status_code == 400 and field in changed.json()
+    assert ClientWebhook.objects.get().rpm == BODY["rpm"]
+
+
+def test_a_read_record_can_be_written_back_unchanged(staff_api):
+    hook = staff_api.post("/api/client-webhooks/", BODY, format="json").json()
+
+    answer = staff_api.put(f"/api/client-webhooks/{hook['id']}/", {**hook, "rpm": 30}, format="json")
+
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["rpm"] == 30
+
+
 def test_admin_form_accepts_an_intranet_url_and_refuses_another_scheme(client, staff):
     client.force_login(staff)
     form = {"url": "http://10.1.2.3/track", "description": "", "request_field": "student",
