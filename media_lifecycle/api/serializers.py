@@ -1,6 +1,7 @@
 """Media serializers: they translate between JSON and models; invariants stay in the model layer."""
 
 import re
+from collections import Counter
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -169,7 +170,7 @@ class PlaylistSerializer(StrictModelSerializer):
         read_only_fields = list(COMMON_OWNED)
 
     def validate_videos(self, ids: list[str]) -> list[str]:
-        duplicates = sorted({vid for vid in ids if ids.count(vid) > 1})
+        duplicates = sorted(vid for vid, count in Counter(ids).items() if count > 1)  # linear: lists may be long
         if duplicates:
             raise serializers.ValidationError(f"A video can appear once per playlist: {', '.join(duplicates)}.")
         known = set(Video.objects.filter(pk__in=ids).values_list("pk", flat=True))

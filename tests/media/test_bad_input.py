@@ -330,6 +330,27 @@ def test_json_body_over_two_and_a_half_megabytes_gets_413(staff_api):
     assert str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) in answer.json()["detail"]
 
 
+def test_a_video_twice_in_a_playlist_gets_400_naming_each_duplicate_once(staff_api):
+    first, second = make_video("One"), make_video("Two")
+    ids = [first.pk, second.pk, first.pk, second.pk, first.pk]
+
+    with nothing_written():
+        answer = staff_api.post("/api/playlists/", {"title": "Twice", "videos": ids}, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json()["videos"] == [
+        f"A video can appear once per playlist: {', '.join(sorted([first.pk, second.pk]))}."]
+
+
+def test_a_long_playlist_with_a_duplicate_gets_400(staff_api):
+    ids = [f"vid_{n:026d}" for n in range(20_000)] + ["vid_00000000000000000000000007"]
+
+    answer = staff_api.post("/api/playlists/", {"title": "Long", "videos": ids}, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json()["videos"] == ["A video can appear once per playlist: vid_00000000000000000000000007."]
+
+
 def test_json_body_over_the_limit_on_a_playlist_gets_413(staff_api):
     body = json.dumps({"title": "Long", "description": "y" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)})
 
