@@ -23,7 +23,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return float(value) if value.isascii() else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a year or an offset past any datetime
         return None
     if when is None or when.tzinfo is None:
         return None

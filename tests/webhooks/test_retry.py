@@ -76,7 +76,8 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
 
 
 @pytest.mark.parametrize("value", [None, "", "soon", "-5", "1.5", "Tue, 99 Foo 2026", "\u00b2", "1\u00b9",
-                                   "Mon, 01 Jan 99999 00:00:00 GMT"])
+                                   "Mon, 01 Jan 99999 00:00:00 GMT", "Mon, 01 Jan 99999999999 00:00:00 GMT",
+                                   "Mon, 01 Jan 2026 00:00:00 +99999999999999999999"])
 def test_an_unreadable_retry_after_is_ignored(value):
     assert retry.parse_retry_after(value, datetime(2026, 11, 22, tzinfo=UTC)) is None
 
