@@ -82,8 +82,9 @@ class WebhookForm(forms.ModelForm):
                                        help_text="Pick events one by one, a whole group, or * for every event.")
     tags = forms.CharField(required=False, help_text="Tag condition, comma-separated (e.g. news, sport). "
                                                      "Empty means every object matches.")
-    secret = forms.CharField(required=False, help_text="16–128 characters. Leave empty to generate a whsec_ "
-                                                       "secret; it is shown once, after saving.")
+    secret = forms.CharField(required=False, strip=False,  # a chosen secret is used exactly as typed
+                             help_text="16–128 characters. Leave empty to generate a whsec_ secret; it is shown "
+                                       "once, after saving.")
 
     class Meta:
         model = Webhook

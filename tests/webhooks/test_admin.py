@@ -54,6 +54,11 @@ def test_adding_a_webhook_with_a_chosen_secret(admin_client, receiver):
     assert Webhook.objects.get().secret == "admin-chosen-secret"
 
 
+def test_the_admin_keeps_a_chosen_secret_exactly_as_typed(admin_client, receiver):
+    admin_client.post(reverse("admin:webhooks_app_webhook_add"), add_form(receiver.url, secret=" spaced-secret-16 "))
+    assert Webhook.objects.get().secret == " spaced-secret-16 "
+
+
 def test_the_add_form_refuses_bad_input(admin_client, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     response = admin_client.post(reverse("admin:webhooks_app_webhook_add"),

@@ -1,6 +1,8 @@
 """The webhook, delivery and event API: staff only, secrets shown once, validation that writes nothing,
 test events, redelivery, replay, the delivery log and the event log."""
 
+import hashlib
+import hmac
 import json
 from datetime import timedelta
 
@@ -74,6 +76,24 @@ def test_a_creator_may_choose_the_secret(staff_api, receiver):
     assert answer.status_code == 201
     assert answer.json()["secret"] == "my-own-secret-of-24-chars"
     assert Webhook.objects.get().secret == "my-own-secret-of-24-chars"
+
+
+@pytest.mark.parametrize("secret", ["abcdefghijklmnop ", " padded-secret-with-spaces ", "\tx" * 8])
+def test_a_chosen_secret_is_kept_exactly_as_given_and_signs_with_it(staff_api, receiver, publish, secret):
+    answer = create(staff_api, url=receiver.url, events=["*"], secret=secret)
+    assert answer.status_code == 201, answer.json()
+    assert answer.json()["secret"] == secret and Webhook.objects.get().secret == secret
+
+    publish("video.ready")
+
+    (request,) = receiver.wait_for(1)
+    assert request.header("X-Signature") == hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+
+
+def test_a_chosen_secret_counts_its_spaces_too(staff_api, receiver, hook):
+    too_short = " " + "x" * 14 + " "  # 16 characters: accepted, though 14 once the spaces were trimmed
+    answer = staff_api.post(f"/api/webhooks/{hook.pk}/rotate-secret/", {"secret": too_short}, format="json")
+    assert answer.status_code == 200 and answer.json()["secret"] == too_short
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -57,7 +57,7 @@ class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     events = RuleField(validate_events, help_text='Event names from the catalog, or ["*"].')
     tags = RuleField(validate_tags, required=False)
     headers = RuleField(validate_headers, required=False)
-    secret = serializers.CharField(required=False, validators=[_django(validate_secret)],
+    secret = serializers.CharField(required=False, trim_whitespace=False, validators=[_django(validate_secret)],
                                    help_text="16–128 characters; generated (whsec_…) when omitted. "
                                              "Shown in full only in the create and rotate answers.")
     status = serializers.CharField(read_only=True)
@@ -127,7 +127,7 @@ class RotatedWebhookSerializer(WebhookSerializer):
 
 
 class RotateSecretSerializer(StrictSerializer):
-    secret = serializers.CharField(required=False, validators=[_django(validate_secret)],
+    secret = serializers.CharField(required=False, trim_whitespace=False, validators=[_django(validate_secret)],
                                    help_text="The new secret; generated when omitted.")
 
 
