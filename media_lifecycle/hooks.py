@@ -144,7 +144,8 @@ def after(*events: str, tags: Iterable[str] = (), tag_match: str = "any"):
 
         run.__wrapped__ = func
         try:
-            functions.register(name, run, events=events_list, tags=list(tags), tag_match=tag_match)
+            functions.register(name, run, events=events_list, tag_match=tag_match,
+                               tags=tags if isinstance(tags, str) else list(tags))  # a string is refused there
         except functions.RegistrationError as exc:
             raise RegistrationError(str(exc)) from None
         return func

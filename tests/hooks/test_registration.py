@@ -46,6 +46,15 @@ def test_after_hook_with_a_bad_tag_match_is_refused_naming_the_hook():
     assert "tests.hooks.test_registration.on_ready" in str(refused.value)
 
 
+def test_after_hook_tags_given_as_one_string_are_refused_naming_the_hook():
+    def announce(event):
+        pass
+
+    with pytest.raises(hooks.RegistrationError, match=r"announce: tags: Must be a list"):
+        hooks.after("video.published", tags="news")(announce)  # not the tags n, e, w and s
+    assert not [hook for hook in hooks.registered() if hook["name"].endswith(".announce")]
+
+
 def test_before_hook_on_an_unknown_action_is_refused_naming_the_hook():
     with pytest.raises(hooks.RegistrationError) as refused:
         hooks.before("video.create", "video.publish")(check_title)
