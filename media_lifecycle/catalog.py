@@ -22,11 +22,12 @@ def example_video(**overrides) -> dict:
         "height": 1080,
         "format": "mp4",
         "processed_url": "https://media.example.com/media/processed/vid_01example/1080p.mp4",
+        "hls_url": "https://media.example.com/media/processed/vid_01example/master.m3u8",
         "renditions": [
             {"quality": "1080p", "format": "mp4", "url": "https://media.example.com/media/processed/1080p.mp4",
-             "size_bytes": 40_112_001},
+             "size_bytes": 40_112_001, "width": 1920, "height": 1080, "bitrate_kbps": 245},
             {"quality": "720p", "format": "mp4", "url": "https://media.example.com/media/processed/720p.mp4",
-             "size_bytes": 21_004_310},
+             "size_bytes": 21_004_310, "width": 1280, "height": 720, "bitrate_kbps": 128},
         ],
         "thumbnail_url": "https://media.example.com/media/thumbnails/vid_01example.jpg",
         "error_message": "",
@@ -62,7 +63,8 @@ def example_livestream(**overrides) -> dict:
         "description": "", "tags": ["news"], "status": "live", "ingest_url": "rtmp://media.example.com:1935/live",
         "playback_url": "https://media.example.com/live/ls_01example0000000000000000/index.m3u8",
         "scheduled_start": "2026-11-22T12:00:00Z", "scheduled_end": "2026-11-22T13:00:00Z",
-        "started_at": EXAMPLE_TIME, "ended_at": None, "recording": None, "revision": 3,
+        "record": True, "started_at": EXAMPLE_TIME, "ended_at": None, "recording": None, "created_by": "editor",
+        "revision": 3,
         "created_at": "2026-11-21T09:00:00.000000Z", "updated_at": EXAMPLE_TIME,
     }
     stream.update(overrides)
@@ -93,7 +95,8 @@ EVENTS = {
     "video.ready": ("Processing succeeded.", lambda: _updated(example_video(published=False, published_at=None),
                                                                {"status": "processing"})),
     "video.failed": ("Processing failed.", lambda: _updated(
-        example_video(status="failed", published=False, published_at=None, processed_url="", renditions=[],
+        example_video(status="failed", published=False, published_at=None, processed_url="", hls_url=None,
+                      renditions=[],
                       error_message="ffmpeg failed: Invalid data found when processing input"),
         {"status": "processing", "error_message": ""})),
     "video.published": ("The video was published.",

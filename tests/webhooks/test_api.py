@@ -11,6 +11,7 @@ import time_machine
 from django.db import transaction
 from django.utils import timezone
 
+from media_lifecycle import catalog as media_catalog
 from tests.receiver import Answer
 from tests.webhooks.conftest import video
 from webhooks_app import events, relay
@@ -221,6 +222,25 @@ def test_the_video_ready_example_is_realistic(staff_api, hook, receiver):
     data = json.loads(receiver.wait_for(1)[0].body)["data"]
     assert data["object"] == "video" and data["status"] == "ready"
     assert data["changes"] == ["status"] and data["previous"] == {"status": "processing"}
+
+
+RENDITION_FIELDS = {"quality", "format", "url", "size_bytes", "width", "height", "bitrate_kbps"}  # SPEC §3
+
+
+def test_every_media_example_has_exactly_the_fields_of_a_real_event(staff_api):
+    for path in ("videos", "playlists", "livestreams"):
+        assert staff_api.post(f"/api/{path}/", {"title": "Real"}, format="json").status_code == 201
+    real = {}
+    for event in events.Event.objects.filter(type__endswith=".created"):
+        data = json.loads(bytes(event.body))["data"]
+        real[data["object"]] = set(data)
+
+    for name, (_description, example) in media_catalog.EVENTS.items():
+        data = example()
+        if data["object"] in real:
+            assert set(data) - {"changes", "previous"} == real[data["object"]], name
+        for rendition in data.get("renditions", []):
+            assert set(rendition) == RENDITION_FIELDS, name
 
 
 def test_the_test_action_reaches_even_a_disabled_webhook_and_reports_a_failure(staff_api, make_webhook, receiver):
