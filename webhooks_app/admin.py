@@ -93,6 +93,7 @@ class WebhookForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["is_active"].show_hidden_initial = True  # see WebhookAdmin.save_model
         if not self.instance._state.adding:  # the id has a default, so a new webhook has a pk already
             self.initial["tags"] = ", ".join(self.instance.tags or [])
             self.initial["events"] = self.instance.events
@@ -199,9 +200,9 @@ class WebhookAdmin(LimitedSearchAdmin, PlainIdAdmin, admin.ModelAdmin):
                 "Webhook created. Its signing secret (shown only now): <code>{}</code>", webhook.secret
             ), messages.WARNING)
             return
-        if "is_active" in form.changed_data:
-            webhook.set_active(webhook.is_active)
-        webhook.save()
+        # changed_data compares the switch with what the editor saw (its hidden initial value), not with the row
+        # now: a webhook the workers switched off meanwhile is not switched back on by an unrelated edit.
+        webhook.save_edit(switch=webhook.is_active if "is_active" in form.changed_data else None)
 
     @admin.display(description="URL", ordering="url")
     def target(self, webhook):

@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from cms.storable import text_problem
@@ -187,6 +187,22 @@ class Webhook(models.Model):
         self.disabled_reason = ""
         if active:
             self.consecutive_failures = 0
+
+    HEALTH_FIELDS = ("is_active", "disabled_reason", "consecutive_failures", "activated_at")
+
+    def save_edit(self, *, switch: bool | None = None) -> None:
+        """An editor's save (the API's and the admin's one rule): the row is locked, and the health the workers
+        keep (the failure count, an automatic switch-off and its reason) is taken from it as it is now, so an edit
+        made from an older read never undoes them; then the editor's switch, if they turned it, is applied."""
+        with transaction.atomic():
+            current = (type(self).objects.select_for_update().filter(pk=self.pk)
+                       .values(*self.HEALTH_FIELDS).first())
+            if current is not None:
+                for name, value in current.items():
+                    setattr(self, name, value)
+            if switch is not None and switch != self.is_active:
+                self.set_active(switch)
+            self.save()
 
     def save(self, *args, **kwargs) -> None:
         """Save, and keep the subscription index (SubscribedEvent, ConditionTag) in step with events and tags."""

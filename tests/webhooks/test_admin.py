@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from tests.conftest import fan_out, token_client
 from tests.receiver import Answer
-from webhooks_app import events
+from webhooks_app import events, health
 from webhooks_app.models import Delivery, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -284,3 +284,47 @@ def test_rotate_and_test_need_the_same_permission_in_the_admin_and_the_api(djang
 
     codes = [admin_rotate.status_code, api_rotate.status_code, admin_test.status_code, api_test.status_code]
     assert codes == ([302, 200, 302, 200] if allowed else [403, 403, 403, 403])
+
+
+# --- an edit made from an older read never undoes what the workers did meanwhile ---------------------
+
+
+def change_form(webhook, **fields) -> dict:
+    """The change form as the browser posts it: `initial-is_active` is the switch as the editor saw it."""
+    form = {"url": webhook.url, "description": webhook.description, "events": webhook.events, "tags": "",
+            "tag_match": "any", "headers": "{}"}
+    if webhook.is_active:
+        form.update({"is_active": "on", "initial-is_active": "on"})
+    return {**form, **fields}
+
+
+def test_an_edit_from_a_page_opened_before_an_automatic_switch_off_leaves_it_off(admin_client, make_webhook):
+    webhook = make_webhook("http://127.0.0.1:9/hook", description="old")
+    seen = change_form(webhook, description="new")  # the page as the editor opened it: switched on
+    health.disable(Webhook.objects.get(pk=webhook.pk), "5 consecutive deliveries failed for good")
+    Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=5)
+
+    admin_client.post(reverse("admin:webhooks_app_webhook_change", args=[webhook.pk]), seen)
+
+    webhook.refresh_from_db()
+    assert webhook.description == "new"
+    assert (webhook.is_active, webhook.disabled_reason, webhook.consecutive_failures) == (
+        False, "5 consecutive deliveries failed for good", 5)
+
+
+def test_the_editors_own_switch_still_turns_a_webhook_on_and_off(admin_client, make_webhook):
+    webhook = make_webhook("http://127.0.0.1:9/hook")
+    url = reverse("admin:webhooks_app_webhook_change", args=[webhook.pk])
+
+    unticked = change_form(webhook)
+    del unticked["is_active"]  # a browser sends no value for an unticked box
+    admin_client.post(url, unticked)
+    webhook.refresh_from_db()
+    assert (webhook.is_active, webhook.disabled_reason) == (False, "")
+
+    Webhook.objects.filter(pk=webhook.pk).update(disabled_reason="auto", consecutive_failures=5)
+    before = webhook.activated_at
+    admin_client.post(url, {**change_form(webhook), "is_active": "on"})  # ticked again
+    webhook.refresh_from_db()
+    assert (webhook.is_active, webhook.disabled_reason, webhook.consecutive_failures) == (True, "", 0)
+    assert webhook.activated_at > before

@@ -14,7 +14,8 @@ from django.utils import timezone
 from media_lifecycle import catalog as media_catalog
 from tests.receiver import Answer
 from tests.webhooks.conftest import video
-from webhooks_app import events, relay
+from webhooks_app import events, health, relay
+from webhooks_app.api.serializers import WebhookSerializer
 from webhooks_app.models import Delivery, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -408,3 +409,33 @@ def test_a_test_event_is_one_attempt_shown_at_once_and_never_retried(staff_api, 
     # and clicking again is a new attempt
     again = staff_api.post(f"/api/webhooks/{webhook.pk}/test/", {}, format="json").json()
     assert again["id"] != body["id"] and len(receiver.requests) == 2
+
+
+def test_an_api_edit_from_an_older_read_leaves_an_automatic_switch_off_alone(staff_api, make_webhook):
+    webhook = make_webhook("http://127.0.0.1:9/hook", description="old")
+    read = Webhook.objects.get(pk=webhook.pk)  # what the PATCH read, before a worker disabled the webhook
+    health.disable(Webhook.objects.get(pk=webhook.pk), "the endpoint answered 410 Gone")
+    Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=3)
+
+    serializer = WebhookSerializer(read, data={"description": "new"}, partial=True)
+    assert serializer.is_valid(), serializer.errors
+    serializer.save()
+
+    webhook.refresh_from_db()
+    assert webhook.description == "new"
+    assert (webhook.is_active, webhook.disabled_reason, webhook.consecutive_failures) == (
+        False, "the endpoint answered 410 Gone", 3)
+
+
+def test_an_api_switch_on_clears_the_reason_and_a_switch_to_the_same_state_changes_nothing(staff_api,
+                                                                                          make_webhook):
+    webhook = make_webhook("http://127.0.0.1:9/hook", is_active=False, disabled_reason="auto",
+                           consecutive_failures=5)
+    url = f"/api/webhooks/{webhook.pk}/"
+    assert staff_api.patch(url, {"is_active": False}, format="json").status_code == 200
+    webhook.refresh_from_db()
+    assert (webhook.disabled_reason, webhook.consecutive_failures) == ("auto", 5)  # already off: as it was
+
+    assert staff_api.patch(url, {"is_active": True}, format="json").status_code == 200
+    webhook.refresh_from_db()
+    assert (webhook.is_active, webhook.disabled_reason, webhook.consecutive_failures) == (True, "", 0)

@@ -108,9 +108,11 @@ class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def update(self, webhook, validated_data):
         validated_data.pop("secret", None)
-        if "is_active" in validated_data and validated_data["is_active"] != webhook.is_active:
-            webhook.set_active(validated_data.pop("is_active"))
-        return super().update(webhook, validated_data)
+        switch = validated_data.pop("is_active", None)
+        for name, value in validated_data.items():
+            setattr(webhook, name, value)
+        webhook.save_edit(switch=switch)
+        return webhook
 
 
 class RevealedWebhookSerializer(WebhookSerializer):
