@@ -23,7 +23,9 @@ from webhooks_app.sending import STORE_LIMIT
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SIZE = 4  # hook attempts at once per worker; each stuck one holds a child until HOOK_TIMEOUT
+# Hook attempts at once per worker, in children forked as they are needed. Each stuck attempt holds a child until
+# HOOK_TIMEOUT, and the relay gives one hook at most PER_HOOK of them: the others keep the rest.
+DEFAULT_SIZE = 16
 _inherited: list = []  # a child keeps its parent's connection objects alive and unused, never closing them
 
 

@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 128
 CAPACITY = 256  # HTTP attempts in flight per worker
 PER_WEBHOOK = 64  # attempts in flight per webhook: a hung subscriber holds at most this many of the CAPACITY slots
+PER_HOOK = 4  # runs in flight per code hook: a stuck one holds at most this many of the hook runner's children
 CLAIM_MIN = 32  # when busy, claim only once this many slots are free (fewer, larger claims)
 REFILL_AT = PER_WEBHOOK // 2  # a busy webhook that answers is claimed for again once this few of its wait parked
 IDLE_POLL_SECONDS = 0.25  # with wake-ups (LISTEN/NOTIFY, Redis), polling is only the safety net
@@ -80,7 +81,7 @@ def lease_seconds(hooks: bool = False) -> float:
 
 
 def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool | None = None,
-          skip_webhooks: list[str] = ()) -> tuple[list[Delivery], float]:
+          skip_webhooks: list[str] = (), skip_hooks: list[str] = ()) -> tuple[list[Delivery], float]:
     """Lease up to `limit` due deliveries for this worker; returns them and the monotonic lease deadline.
     `hooks` narrows the claim to the hook channel (True) or to the others (False).
 
@@ -97,6 +98,8 @@ def claim(limit: int = BATCH_SIZE, *, only: list[str] | None = None, hooks: bool
         candidates = candidates.filter(pk__in=only)
     if skip_webhooks:
         candidates = candidates.exclude(webhook_id__in=list(skip_webhooks))
+    if skip_hooks:
+        candidates = candidates.exclude(hook__in=list(skip_hooks))
     expires = now + timedelta(seconds=lease)
     # next_attempt_at moves to the lease's end: should this worker die, that is when the delivery is due again, and
     # meanwhile claims skip it in the `delivery_due` index instead of reading past it.
@@ -502,6 +505,7 @@ class Relay:
         self.http_in_flight: dict[str, Delivery] = {}
         self.hooks_in_flight: dict[str, Delivery] = {}
         self.webhook_load: Counter = Counter()
+        self.hook_load: Counter = Counter()  # runs in flight per code hook
         self.parked: dict[str, deque[tuple[Delivery, float]]] = {}  # claimed, waiting for their webhook's room
         self.passed_over: set[str] = set()  # busy webhooks the last claim skipped: their backlog may wait
         self.refill: set[str] = set()  # busy webhooks that answer and run low: the next claim takes them again
@@ -555,6 +559,8 @@ class Relay:
         (self.hooks_in_flight if hooks else self.http_in_flight)[delivery.pk] = delivery
         if delivery.webhook_id:
             self.webhook_load[delivery.webhook_id] += 1
+        if hooks:
+            self.hook_load[delivery.hook] += 1
         if isinstance(outcome, Post):
             return outcome
         future = hook_runner.get().submit(outcome.hook, bytes(delivery.event.body), timeout=outcome.timeout)
@@ -599,6 +605,9 @@ class Relay:
             sent = self.http_in_flight.pop(delivery.pk, None) is not None
             if not sent and self.hooks_in_flight.pop(delivery.pk, None):
                 self.hooks_due = True  # a child is free: look for the next hook run at once
+                self.hook_load[delivery.hook] -= 1
+                if not self.hook_load[delivery.hook]:
+                    del self.hook_load[delivery.hook]
             if sent and delivery.webhook_id:  # not one that never started (released or cancelled at once)
                 answered = isinstance(result, Attempt) and result.status_code is not None
                 posts += self._one_less(delivery.webhook_id, answered=answered)
@@ -690,12 +699,15 @@ class Relay:
                     self.webhook_load[d.webhook_id] < PER_WEBHOOK and d.webhook_id not in self.parked
                     for d in deliveries if d.webhook_id)
                 claimed += len(deliveries)
-        free_hooks = hook_runner.get().size - len(self.hooks_in_flight)
-        if free_hooks > 0 and (look and seen.hooks or self.hooks_due):
+        full = sorted(name for name, load in self.hook_load.items() if load >= PER_HOOK)
+        # However the claimed runs fall among the hooks not at their limit, none goes past it.
+        room = min(hook_runner.get().size - len(self.hooks_in_flight),
+                   PER_HOOK - max((load for load in self.hook_load.values() if load < PER_HOOK), default=0))
+        if room > 0 and (look and seen.hooks or self.hooks_due):
             self.hooks_due = False
-            if due_now(hooks=True):
-                deliveries, deadline = claim(free_hooks, hooks=True)
-                self.hooks_due = len(deliveries) == free_hooks  # more may wait for the next free child
+            if due_now(hooks=True, skip_hooks=full):
+                deliveries, deadline = claim(room, hooks=True, skip_hooks=full)
+                self.hooks_due = len(deliveries) == room  # more may wait for the next free child
                 self._launch(deliveries, deadline, hooks=True)
                 claimed += len(deliveries)
         return claimed
@@ -837,11 +849,13 @@ def _reconnect() -> None:
         connection.close()
 
 
-def due_now(*, hooks: bool | None = None, skip_webhooks: list[str] = ()) -> bool:
+def due_now(*, hooks: bool | None = None, skip_webhooks: list[str] = (), skip_hooks: list[str] = ()) -> bool:
     """A read-only look for due work, so an idle worker never takes the database's write lock."""
     due = Delivery.objects.filter(_due(timezone.now(), hooks))
     if skip_webhooks:
         due = due.exclude(webhook_id__in=list(skip_webhooks))
+    if skip_hooks:
+        due = due.exclude(hook__in=list(skip_hooks))
     return due.exists()
 
 

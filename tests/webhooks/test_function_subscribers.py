@@ -223,6 +223,28 @@ def test_registering_the_same_name_again_is_a_no_op_with_the_same_function_and_a
     assert [s.name for s in functions.registered()].count("tests.hooks.once") == 1
 
 
+def test_many_runs_of_a_slow_hook_do_not_take_every_child_from_the_others(settings):
+    settings.HOOK_TIMEOUT = 2.0
+    settings.WEBHOOK_RETRY_SCHEDULE = []
+    register(hang, events=["video.updated"])
+    register(announce, events=["video.ready"])
+    for _ in range(relay.PER_HOOK + 4):  # more stuck runs than one hook may hold, and than the old pool had
+        record("video.updated")
+    event_id = record("video.ready")
+    worker = relay.Relay()
+    started = time.time()
+    while time.time() - started < 10 and not any(c["hook"] == "announce" for c in calls()):
+        worker.step()
+        worker.kick.wait(0.02)
+        worker.kick.clear()
+    announced_at = time.time()
+    hung = [c for c in calls() if c["hook"] == "hang"]
+    worker.run_until_idle()
+    assert any(c["hook"] == "announce" and c["id"] == event_id for c in calls())
+    assert announced_at - started < 2.0  # before any stuck run timed out to free its child
+    assert len(hung) <= relay.PER_HOOK  # the slow hook had its share of children, no more
+
+
 def test_a_slow_hook_does_not_hold_back_another_hook(settings):
     settings.HOOK_TIMEOUT = 1.0
     settings.WEBHOOK_RETRY_SCHEDULE = []
