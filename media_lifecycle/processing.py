@@ -193,12 +193,17 @@ def _fail(video: Video, message: str) -> None:
     _notify_editor(video)
 
 
-def _notify_editor(video: Video) -> None:
-    """Email the editor who created the video when processing ends (after the commit)."""
+def _notify_editor(video: Video, *, unreachable: str = "") -> None:
+    """Email the editor who created the video when processing ends (after the commit); `unreachable`: a
+    reprocess of a ready video that never reached the processor, and why."""
     editor = video.created_by
     if editor is None or not editor.email:
         return
-    if video.status == states.READY:
+    if unreachable:
+        subject = f"Reprocessing failed for “{video.title}”"
+        body = (f"Reprocessing {video.title} ({video.pk}) failed: {unreachable}. The video stays ready, with the "
+                "renditions of its last successful processing.")
+    elif video.status == states.READY:
         subject = f"Your video “{video.title}” is ready"
         body = f"Processing finished: {video.title} ({video.pk}) is ready."
         if video.published:
@@ -254,6 +259,11 @@ def _unreachable(job: ProcessingJob, video: Video, error: str) -> None:
     elif video.status == states.FAILED:
         video.error_message = message  # a reprocess of a failed video that never reached the processor
         video.save()
+        _notify_editor(video)
+    elif video.status == states.READY:
+        # A reprocess that never reached the processor: the video keeps playing what it has (ready has no way
+        # to failed, SPEC §3), and its editor hears that the run ended and why.
+        _notify_editor(video, unreachable=message)
 
 
 def job_deleted(sender, instance: ProcessingJob, **kwargs) -> None:

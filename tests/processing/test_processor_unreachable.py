@@ -11,6 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from media_lifecycle.models import ProcessingJob, Video
+from tests.media.conftest import make_ready
 from tests.processing.conftest import event_types, jobs_of, recorded
 from tests.receiver import Answer
 from webhooks_app import relay
@@ -153,3 +154,37 @@ def test_reprocess_of_a_failed_video_that_cannot_reach_the_processor_stays_faile
     assert video.error_message.startswith("processor unreachable: connection error:")
     assert first_error.startswith("processor unreachable: ")
     assert jobs_of(video)["transcode"].status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reprocess_of_a_ready_video_that_cannot_reach_the_processor_keeps_it_ready_and_tells_its_editor(
+        staff_api, settings, mailoutbox):
+    video = create_video(staff_api)
+    make_ready(Video.objects.get(pk=video.pk))
+    settings.PROCESSOR_URL = closed_port_url()
+    settings.WEBHOOK_RETRY_SCHEDULE = []
+    mailoutbox.clear()
+
+    assert staff_api.post(f"/api/videos/{video.pk}/reprocess/").status_code == 200
+
+    video.refresh_from_db()
+    assert (video.status, video.processing_run) == ("ready", 2)
+    assert jobs_of(video)["transcode"].status == "failed"
+    assert recorded("video.failed", video.pk) == 0
+    (mail,) = [m for m in mailoutbox if "Doomed" in m.subject]
+    assert mail.to == ["staff@example.com"] and mail.subject == "Reprocessing failed for “Doomed”"
+    assert "processor unreachable: connection error:" in mail.body and "stays ready" in mail.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reprocess_of_a_failed_video_that_cannot_reach_the_processor_tells_its_editor(staff_api, settings,
+                                                                                      mailoutbox):
+    settings.PROCESSOR_URL = closed_port_url()
+    settings.WEBHOOK_RETRY_SCHEDULE = []
+    video = create_video(staff_api)
+    mailoutbox.clear()
+
+    staff_api.post(f"/api/videos/{video.pk}/reprocess/")
+
+    (mail,) = mailoutbox
+    assert mail.subject == "Processing failed for “Doomed”" and "processor unreachable" in mail.body
