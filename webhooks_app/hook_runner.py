@@ -79,7 +79,9 @@ class HookRunner:
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = size
-        self._idle: queue.SimpleQueue[_Child | None] = queue.SimpleQueue()
+        # Last in, first out: a child that just finished is taken again before a slot without one (None), so
+        # children are forked only when that many runs are in flight at once.
+        self._idle: queue.LifoQueue[_Child | None] = queue.LifoQueue()
         for _ in range(size):
             self._idle.put(None)  # started on first use
         self._threads = concurrent.futures.ThreadPoolExecutor(size, thread_name_prefix="hook-runner")

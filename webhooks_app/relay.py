@@ -515,6 +515,7 @@ class Relay:
         self.database_errors = 0
         self.more_due = False
         self.next_busy_look = 0.0
+        self.next_busy_hook_look = 0.0
         self.more_events = False
         self.hooks_due = False
         self.recorder: Recorder | None = None  # run_forever on PostgreSQL: outcomes written beside the turns
@@ -666,6 +667,13 @@ class Relay:
         self.next_busy_look = now + IDLE_POLL_SECONDS
         return True
 
+    def _busy_hook_look_due(self) -> bool:
+        now = time.monotonic()
+        if now < self.next_busy_hook_look:
+            return False
+        self.next_busy_hook_look = now + IDLE_POLL_SECONDS
+        return True
+
     def busy(self) -> set[str]:
         """The webhooks the next claim skips: at their limit, or with claimed deliveries parked, unless they are
         to be refilled (they answer, and run low)."""
@@ -703,7 +711,11 @@ class Relay:
         # However the claimed runs fall among the hooks not at their limit, none goes past it.
         room = min(hook_runner.get().size - len(self.hooks_in_flight),
                    PER_HOOK - max((load for load in self.hook_load.values() if load < PER_HOOK), default=0))
-        if room > 0 and (look and seen.hooks or self.hooks_due):
+        # A look that finds hook runs due may only be seeing a hook at its limit's backlog, which the query for
+        # the others reads past: while a hook is at its limit, that query waits for a freed child or new runs
+        # (both set hooks_due), or for the slow look, like the look past busy webhooks.
+        looked = look and seen.hooks and (not full or self._busy_hook_look_due())
+        if room > 0 and (looked or self.hooks_due):
             self.hooks_due = False
             if due_now(hooks=True, skip_hooks=full):
                 deliveries, deadline = claim(room, hooks=True, skip_hooks=full)

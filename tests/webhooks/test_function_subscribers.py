@@ -262,3 +262,17 @@ def test_a_slow_hook_does_not_hold_back_another_hook(settings):
     assert any(c["hook"] == "announce" and c["id"] == event_id for c in calls())
     assert announced_at - started < 1.0  # before the slow hook's timeout
     assert Delivery.objects.get(hook__endswith=".hang").last_error.startswith("timed out")
+
+
+def test_runs_one_after_another_reuse_one_child():
+    register(announce)
+    runner = hook_runner.HookRunner(size=4)
+    try:
+        for _ in range(6):
+            attempt = runner.submit("tests.webhooks.test_function_subscribers.announce",
+                                    json.dumps({"id": "evt_x", "type": "video.ready", "timestamp": "",
+                                                "data": {"tags": []}}).encode(), timeout=10).result(timeout=20)
+            assert attempt.error == ""
+        assert len(runner._children) == 1  # forked as runs need them, not one per slot
+    finally:
+        runner.close()
