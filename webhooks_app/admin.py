@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -202,7 +202,10 @@ class WebhookAdmin(LimitedSearchAdmin, PlainIdAdmin, admin.ModelAdmin):
             return
         # changed_data compares the switch with what the editor saw (its hidden initial value), not with the row
         # now: a webhook the workers switched off meanwhile is not switched back on by an unrelated edit.
-        webhook.save_edit(switch=webhook.is_active if "is_active" in form.changed_data else None)
+        try:
+            webhook.save_edit(switch=webhook.is_active if "is_active" in form.changed_data else None)
+        except Webhook.DoesNotExist:
+            raise Http404("This webhook was deleted meanwhile.") from None
 
     @admin.display(description="URL", ordering="url")
     def target(self, webhook):

@@ -188,18 +188,22 @@ class Webhook(models.Model):
         if active:
             self.consecutive_failures = 0
 
-    HEALTH_FIELDS = ("is_active", "disabled_reason", "consecutive_failures", "activated_at")
+    # What an edit never sets: the health the workers keep, and the secrets (rotated through their own action).
+    KEPT_ON_EDIT = ("is_active", "disabled_reason", "consecutive_failures", "activated_at", "secret",
+                    "previous_secret", "previous_secret_expires_at")
 
     def save_edit(self, *, switch: bool | None = None) -> None:
-        """An editor's save (the API's and the admin's one rule): the row is locked, and the health the workers
-        keep (the failure count, an automatic switch-off and its reason) is taken from it as it is now, so an edit
-        made from an older read never undoes them; then the editor's switch, if they turned it, is applied."""
+        """An editor's save (the API's and the admin's one rule): the row is locked, and what an edit never sets
+        is taken from it as it is now (the failure count, an automatic switch-off and its reason, a rotation), so
+        an edit made from an older read never undoes them; then the editor's switch, if they turned it, is
+        applied. Webhook.DoesNotExist if it was deleted meanwhile (rather than write it back)."""
         with transaction.atomic():
             current = (type(self).objects.select_for_update().filter(pk=self.pk)
-                       .values(*self.HEALTH_FIELDS).first())
-            if current is not None:
-                for name, value in current.items():
-                    setattr(self, name, value)
+                       .values(*self.KEPT_ON_EDIT).first())
+            if current is None:
+                raise Webhook.DoesNotExist(f"The webhook {self.pk} was deleted.")
+            for name, value in current.items():
+                setattr(self, name, value)
             if switch is not None and switch != self.is_active:
                 self.set_active(switch)
             self.save()

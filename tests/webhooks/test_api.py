@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.exceptions import NotFound
 
 from media_lifecycle import catalog as media_catalog
 from tests.receiver import Answer
@@ -439,3 +440,29 @@ def test_an_api_switch_on_clears_the_reason_and_a_switch_to_the_same_state_chang
     assert staff_api.patch(url, {"is_active": True}, format="json").status_code == 200
     webhook.refresh_from_db()
     assert (webhook.is_active, webhook.disabled_reason, webhook.consecutive_failures) == (True, "", 0)
+
+
+def test_an_api_edit_from_an_older_read_keeps_a_rotation_made_meanwhile(staff_api, make_webhook):
+    webhook = make_webhook("http://127.0.0.1:9/hook")
+    read = Webhook.objects.get(pk=webhook.pk)
+    original = read.secret
+    rotated = Webhook.objects.get(pk=webhook.pk).rotate_secret()  # the rotate answer the subscriber now trusts
+
+    serializer = WebhookSerializer(read, data={"description": "new"}, partial=True)
+    assert serializer.is_valid(), serializer.errors
+    serializer.save()
+
+    webhook.refresh_from_db()
+    assert (webhook.description, webhook.secret, webhook.previous_secret) == ("new", rotated, original)
+
+
+def test_an_api_edit_of_a_webhook_deleted_meanwhile_gets_404_and_does_not_bring_it_back(staff_api, make_webhook):
+    webhook = make_webhook("http://127.0.0.1:9/hook")
+    read = Webhook.objects.get(pk=webhook.pk)
+    Webhook.objects.filter(pk=webhook.pk).delete()
+
+    serializer = WebhookSerializer(read, data={"description": "new"}, partial=True)
+    assert serializer.is_valid(), serializer.errors
+    with pytest.raises(NotFound):
+        serializer.save()
+    assert not Webhook.objects.exists()

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 
 from cms.datetimes import InstantField
 from cms.parsers import StorableJSONField
@@ -111,7 +112,10 @@ class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         switch = validated_data.pop("is_active", None)
         for name, value in validated_data.items():
             setattr(webhook, name, value)
-        webhook.save_edit(switch=switch)
+        try:
+            webhook.save_edit(switch=switch)
+        except Webhook.DoesNotExist:
+            raise NotFound("This webhook was deleted meanwhile.") from None
         return webhook
 
 
