@@ -120,7 +120,8 @@ class WorkerCluster(Cluster):
         """Run in each process multiprocessing forks from now on: in the sentinel, watch the worker."""
         if cluster.sentinel is None or multiprocessing.current_process().name != cluster.sentinel.name:
             return  # the sentinel's own workers, or a process the worker forked for something else
-        threading.Thread(target=_stop_when_orphaned, args=(os.getppid(), cluster.stop_event), daemon=True,
+        worker_pid = multiprocessing.parent_process().pid  # recorded before the fork: right even if it died since
+        threading.Thread(target=_stop_when_orphaned, args=(worker_pid, cluster.stop_event), daemon=True,
                          name="worker-watch").start()
 
 
