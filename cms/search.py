@@ -2,6 +2,7 @@
 condition of the query, and SQLite refuses a query whose expression tree is deeper than 1,000 (about 1,000
 words answered 500), or a LIKE pattern over 50,000 bytes. Far more than anyone types is still allowed."""
 
+from django.apps import apps
 from django.contrib import messages
 from django.utils.text import smart_split
 
@@ -24,13 +25,26 @@ def check(words: list[str]) -> list[str]:
     return unique
 
 
-class LimitedSearchAdmin:
-    """A ModelAdmin mixin: a search over the limit shows an error and finds nothing, instead of failing."""
+def limited(get_search_results):
+    """An admin's search, under the limit: over it, an error message and no results instead of a failing query."""
 
-    def get_search_results(self, request, queryset, search_term):
+    def search(request, queryset, search_term):
         try:
             check(list(smart_split(search_term)))  # the admin's own split: quoted phrases are one word
         except SearchTooLong as exc:
             messages.error(request, str(exc))
             return queryset.none(), False
-        return super().get_search_results(request, queryset, search_term)
+        return get_search_results(request, queryset, search_term)
+
+    search.limited = True
+    return search
+
+
+def limit_admin_searches(site) -> None:
+    """Put every search box of `site` under the limit: the project's admins, and Django's and django-q's."""
+    for model in apps.get_models():
+        if not site.is_registered(model):
+            continue
+        model_admin = site.get_model_admin(model)
+        if model_admin.search_fields and not getattr(model_admin.get_search_results, "limited", False):
+            model_admin.get_search_results = limited(model_admin.get_search_results)

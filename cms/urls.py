@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cms import search
 from cms.media import serve_media
 from media_lifecycle.admin.code_hooks import registered_hooks_view
 from media_lifecycle.ingest.views import live_hls
@@ -17,6 +18,7 @@ admin.site.site_title = "MediaHooks admin"
 admin.site.index_title = "Videos, playlists, livestreams and their webhooks"
 # Tables must fit a 1366 px screen: the navigation sidebar would take 290 px of it beside the filters.
 admin.site.enable_nav_sidebar = False
+search.limit_admin_searches(admin.site)  # every admin is registered by now (the admin app's ready())
 
 handler404 = "cms.exceptions.not_found"
 

@@ -17,7 +17,6 @@ from django.utils.html import format_html, format_html_join
 
 from cms.admin_ids import PlainIdAdmin, change_url
 from cms.parsers import StorableJSONFormField
-from cms.search import LimitedSearchAdmin
 from webhooks_app import catalog, events, permissions, relay
 from webhooks_app.headers import MaskedValueError, keep_masked, masked
 from webhooks_app.models import (
@@ -145,7 +144,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(LimitedSearchAdmin, PlainIdAdmin, admin.ModelAdmin):
+class WebhookAdmin(PlainIdAdmin, admin.ModelAdmin):
     form = WebhookForm
 
     class Media:
@@ -332,7 +331,7 @@ class WebhookFilter(admin.SimpleListFilter):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(LimitedSearchAdmin, PlainIdAdmin, admin.ModelAdmin):
+class DeliveryAdmin(PlainIdAdmin, admin.ModelAdmin):
     list_display = ["id", "status_badge", "last_code", "short_error", "event_type", "target", "times"]
     list_filter = ["status", WebhookFilter, "channel", "is_test"]
     search_fields = ["id", "event__id", "event__type", "webhook__url", "hook"]
@@ -452,7 +451,7 @@ class DeliveryAdmin(LimitedSearchAdmin, PlainIdAdmin, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(LimitedSearchAdmin, PlainIdAdmin, admin.ModelAdmin):
+class EventAdmin(PlainIdAdmin, admin.ModelAdmin):
     list_display = ["id", "type", "subject", "timestamp", "delivery_count", "internal"]
     list_filter = ["type", "internal", "object_type"]
     search_fields = ["id", "type", "object_id"]

@@ -7,7 +7,6 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from cms.admin_ids import PlainIdAdmin
-from cms.search import LimitedSearchAdmin
 from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin, refusal
 from media_lifecycle.admin.widgets import badge, object_actions, webhooks_panel
 from media_lifecycle.models import Livestream
@@ -17,7 +16,7 @@ STREAM_ACTIONS = {"start": ("Start (go live)", Livestream.start), "end": ("End",
 
 
 @admin.register(Livestream)
-class LivestreamAdmin(LimitedSearchAdmin, CodeHooksAdminMixin, PlainIdAdmin, admin.ModelAdmin):
+class LivestreamAdmin(CodeHooksAdminMixin, PlainIdAdmin, admin.ModelAdmin):
     list_display = ["title", "status_badge", "scheduled_start", "started_at", "ended_at", "recording"]
     list_filter = ["status", "tags"]
     search_fields = ["title", "description", "id"]

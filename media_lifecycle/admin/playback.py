@@ -3,12 +3,11 @@
 from django.contrib import admin
 
 from cms.admin_ids import PlainIdAdmin
-from cms.search import LimitedSearchAdmin
 from media_lifecycle.models import ClientWebhook, PlaybackEvent
 
 
 @admin.register(ClientWebhook)
-class ClientWebhookAdmin(LimitedSearchAdmin, PlainIdAdmin, admin.ModelAdmin):
+class ClientWebhookAdmin(PlainIdAdmin, admin.ModelAdmin):
     """Its write rules (URL scheme, field names, 1-60 requests per minute) are the model's, as in the API."""
 
     fields = ["id", "url", "description", "request_field", "response_field", "rpm", "is_active", "created_at",
@@ -21,7 +20,7 @@ class ClientWebhookAdmin(LimitedSearchAdmin, PlainIdAdmin, admin.ModelAdmin):
 
 
 @admin.register(PlaybackEvent)
-class PlaybackEventAdmin(LimitedSearchAdmin, admin.ModelAdmin):
+class PlaybackEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "video", "event_type", "position", "playback_duration", "session_id", "viewer_id"]
     list_filter = ["event_type", "first_play"]
     search_fields = ["video__id", "video__title", "session_id", "viewer_id"]

@@ -5,7 +5,6 @@ from adminsortable2.admin import SortableAdminBase, SortableTabularInline
 from django.contrib import admin
 
 from cms.admin_ids import PlainIdAdmin
-from cms.search import LimitedSearchAdmin
 from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin
 from media_lifecycle.admin.widgets import thumbnail, webhooks_panel
 from media_lifecycle.api.fields import absolute_url, file_url
@@ -31,7 +30,7 @@ class PlaylistItemInline(SortableTabularInline):
 
 
 @admin.register(Playlist)
-class PlaylistAdmin(LimitedSearchAdmin, CodeHooksAdminMixin, PlainIdAdmin, SortableAdminBase, admin.ModelAdmin):
+class PlaylistAdmin(CodeHooksAdminMixin, PlainIdAdmin, SortableAdminBase, admin.ModelAdmin):
     list_display = ["title", "video_count", "tag_list", "revision", "updated_at"]
     list_filter = ["tags"]
     search_fields = ["title", "description", "id"]

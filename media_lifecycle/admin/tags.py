@@ -1,12 +1,11 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from cms.search import LimitedSearchAdmin
 from media_lifecycle.models import Tag
 
 
 @admin.register(Tag)
-class TagAdmin(LimitedSearchAdmin, admin.ModelAdmin):
+class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "video_count", "playlist_count", "livestream_count", "created_at"]
     search_fields = ["name"]
 

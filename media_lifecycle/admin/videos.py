@@ -15,7 +15,6 @@ from django.views.decorators.http import require_POST
 
 from cms.admin_ids import PlainIdAdmin
 from cms.parsers import StorableJSONFormField
-from cms.search import LimitedSearchAdmin
 from media_lifecycle import analytics, processing, rules, states
 from media_lifecycle.admin.code_hooks import CodeHooksAdminMixin, refusal
 from media_lifecycle.admin.widgets import (
@@ -217,7 +216,7 @@ def _run_action(modeladmin, request, queryset, verb: str, method) -> None:
 
 
 @admin.register(Video)
-class VideoAdmin(LimitedSearchAdmin, CodeHooksAdminMixin, PlainIdAdmin, admin.ModelAdmin):
+class VideoAdmin(CodeHooksAdminMixin, PlainIdAdmin, admin.ModelAdmin):
     form = VideoForm
     list_display = ["thumb", "title", "status_badge", "published", "archived", "tag_list", "duration",
                     "created_by", "updated_at"]
