@@ -82,10 +82,14 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     return metadata
 
 
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # can disguise a name
+
+
 def _has_control_characters(value: str) -> bool:
-    """Control characters (NUL, line breaks, C1) and lone surrogates; not the spaces and marks of real file names
-    (macOS puts U+202F before "AM" in screen recordings' names; right-to-left names carry U+200F)."""
-    return any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
+    """Control characters (NUL, line breaks, C1, the line and paragraph separators), lone surrogates and the
+    bidirectional overrides; not the spaces and marks of real file names (macOS puts U+202F before "AM" in
+    screen recordings' names; right-to-left names carry U+200F)."""
+    return any(unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in BIDI_CONTROLS for char in value)
 
 
 def encode_metadata(metadata: dict[str, str]) -> str:

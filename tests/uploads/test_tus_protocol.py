@@ -243,7 +243,8 @@ def test_real_file_names_with_unusual_spaces_and_marks_are_accepted(tus, filenam
     assert _upload(answer["Location"]).filename == filename
 
 
-@pytest.mark.parametrize("filename", ["a\x00b.mp4", "two\nlines.mp4", "tab\there.mp4", "c1\x85.mp4"])
+@pytest.mark.parametrize("filename", ["a\x00b.mp4", "two\nlines.mp4", "tab\there.mp4", "c1\x85.mp4",
+                                      "line\u2028break.mp4", "para\u2029break.mp4", "gpj.\u202eexe.mp4"])
 def test_metadata_with_control_characters_gets_400(tus, filename):
     answer = tus.create(10, {"filename": filename})
 
