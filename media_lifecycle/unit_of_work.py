@@ -37,6 +37,11 @@ class Change:
 
 _flush: list[Callable[[list[Change]], None]] = []
 
+# Relation writes (model, pk, api field) whose update before-hooks already ran, within the scope that approved
+# them: a unit of work (a save() that announced the relations it is about to write), or one relation write that
+# sends several signals (tags.set() removes, then adds). None outside any scope: nothing is remembered there.
+_approved: contextvars.ContextVar[frozenset | None] = contextvars.ContextVar("lifecycle_approved", default=None)
+
 
 def on_flush(flush: Callable[[list[Change]], None]) -> None:
     """Set what a unit does with its merged changes when it ends (the lifecycle records events)."""
@@ -101,7 +106,8 @@ def unit_of_work():
         yield _current.get()
         return
     unit = UnitOfWork()
-    with transaction.atomic(savepoint=False):  # an error while recording fails the save that caused it
+    # An error while recording fails the save that caused it; approvals of relation writes last for the unit.
+    with transaction.atomic(savepoint=False), approvals():
         token = _current.set(unit)
         try:
             yield unit
@@ -118,12 +124,15 @@ def savepoint():
     kept = None if unit is None else {key: dataclasses.replace(
         change, model_changes=dict(change.model_changes), extra_previous=dict(change.extra_previous),
         transitions=list(change.transitions), related=set(change.related)) for key, change in unit.changes.items()}
+    approved_before = _approved.get()
     try:
         with transaction.atomic():
             yield
     except BaseException:
         if unit is not None:
             unit.changes = kept
+        if approved_before is not None:
+            _approved.set(approved_before)  # a rolled-back write approves nothing
         raise
 
 
@@ -142,3 +151,34 @@ def pending(instance) -> Change | None:
     """What the open unit has noted for this object so far."""
     unit = _current.get()
     return unit.changes.get((type(instance).__name__, instance.pk)) if unit else None
+
+
+@contextmanager
+def approvals(active: bool = True):
+    """A scope for approved relation writes (see `approve`): what is approved inside it is forgotten when it ends;
+    approvals of an enclosing scope stay visible. Inactive, it costs nothing (writes without before-hooks)."""
+    if not active:
+        yield
+        return
+    token = _approved.set(_approved.get() or frozenset())
+    try:
+        yield
+    finally:
+        _approved.reset(token)
+
+
+def _approval_key(instance, api_field: str) -> tuple:
+    return (type(instance).__name__, instance.pk, api_field)
+
+
+def approve(instance, api_field: str) -> None:
+    """The update before-hooks ran for this relation write of `instance` (tags, a playlist's videos): the signals
+    its writing sends within the current scope do not run them again."""
+    current = _approved.get()
+    if current is not None:
+        _approved.set(current | {_approval_key(instance, api_field)})
+
+
+def approved(instance, api_field: str) -> bool:
+    current = _approved.get()
+    return current is not None and _approval_key(instance, api_field) in current

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cms.exceptions import ConflictError
 from media_lifecycle import hooks
-from media_lifecycle.unit_of_work import unit_of_work
+from media_lifecycle.unit_of_work import CREATED, approve, approved, pending, unit_of_work
 
 BOOKKEEPING_FIELDS = {"revision", "created_at", "updated_at"}
 
@@ -97,15 +97,74 @@ class TrackedModel(models.Model):
         by_attname = {f.attname: f.name for f in self._meta.concrete_fields}
         return [by_attname.get(name, name) for name in attnames]
 
-    def _before_hooks(self, action: str, changes: dict) -> bool:
-        """Run the code before-hooks for this write (SPEC §12); True if any ran (it may have changed fields)."""
+    def _before_hooks(self, action: str, changes: dict, announced: dict | None = None) -> bool:
+        """Run the code before-hooks for this write (SPEC §12); True if any ran (it may have changed fields).
+        An update also names the announced relations that change, with their values before."""
         model = self._meta.model_name
-        if not hooks.has_before(model, action):
+        if getattr(self, "_before_hooks_ran", False) or not hooks.has_before(model, action):
             return False
         names = self._field_names(changes)
         previous = dict(zip(names, changes.values(), strict=True)) if action == "update" else {}
-        hooks.run_before(hooks.Change(action=action, instance=self, changes=names, previous=previous))
+        related = self._related_changes(announced) if announced else {}
+        if action == "update" and not names and not related:
+            return False
+        hooks.run_before(hooks.Change(action=action, instance=self, changes=[*names, *related],
+                                      previous={**previous, **related}))
+        for api_field in related:
+            approve(self, api_field)
         return True
+
+    # --- relations (tags, a playlist's videos): written after the row, checked by the same update hooks ---------
+
+    def announce_related(self, **values) -> None:
+        """A write path (API, admin) names the relations it will write after save() (tags: names; videos: ids in
+        order), so that save() runs the update hooks once for the row and those relations together."""
+        self._announced = {**getattr(self, "_announced", {}), **values}
+
+    def stored_related(self, api_field: str) -> list:
+        """A relation's stored value as events show it (tags: names in API order); Playlist adds its videos."""
+        if api_field == "tags":
+            return list(self.tags.order_by("name").values_list("name", flat=True))
+        raise ValueError(f"{type(self).__name__} has no relation {api_field!r} for before-hooks.")
+
+    def _related_before(self, api_field: str, stored: list) -> list:
+        """The value before, as the event will show it: the one before the unit's first change of it."""
+        noted = pending(self)
+        known = noted.extra_previous.get(api_field) if noted is not None else None
+        return stored if known is None else known
+
+    def _related_changes(self, announced: dict) -> dict:
+        """{api field: value before} for the announced relations whose new value differs from the stored one."""
+        changed = {}
+        for api_field, value in announced.items():
+            stored = self.stored_related(api_field)
+            same = set(value) == set(stored) if api_field == "tags" else list(value) == list(stored)
+            if not same and not approved(self, api_field):
+                changed[api_field] = self._related_before(api_field, stored)
+        return changed
+
+    def needs_related_hooks(self, api_field: str) -> bool:
+        """Whether a relation write that no save() announced must run the update hooks (cheap, no query): some
+        are registered, none ran for this write yet, and the object is not being created in this unit (its
+        tags and videos are part of its create)."""
+        if not hooks.has_before(self._meta.model_name, "update") or approved(self, api_field):
+            return False
+        noted = pending(self)
+        return noted is None or noted.kind != CREATED
+
+    def run_related_hooks(self, api_field: str, before: list) -> None:
+        """Run the update hooks for a relation write of ORM code (tags.add(), tag.videos.add(), replace_videos()),
+        before it is written; fields a hook changes are saved at once, without running the hooks again."""
+        loaded = self.tracked_values()
+        hooks.run_before(hooks.Change(action="update", instance=self, changes=[api_field],
+                                      previous={api_field: self._related_before(api_field, before)}))
+        approve(self, api_field)
+        if self.tracked_values() != loaded:
+            self._before_hooks_ran = True
+            try:
+                self.save()
+            finally:
+                del self._before_hooks_ran
 
     def _set_fields(self) -> dict:
         """A new row's fields that differ from their defaults: what a create "changes"."""
@@ -116,6 +175,7 @@ class TrackedModel(models.Model):
     def save(self, *args, **kwargs):
         # Before-hooks and invariants run before anything is written, so a refused save leaves the
         # surrounding transaction usable (an admin action can go on with the next object).
+        announced = self.__dict__.pop("_announced", None)  # a create's relations are part of it
         if self._state.adding:
             if hooks.has_before(self._meta.model_name, "create"):
                 self._before_hooks("create", self._set_fields())
@@ -124,7 +184,7 @@ class TrackedModel(models.Model):
         else:
             changes = self.changed_fields()
             reported = {k: v for k, v in changes.items() if k not in self.SILENT_FIELDS}
-            if reported and self._before_hooks("update", reported):
+            if (reported or announced) and self._before_hooks("update", reported, announced):
                 changes = self.changed_fields()  # the hooks may have changed (or reverted) fields
             if not changes:
                 self._changes = {}
