@@ -56,6 +56,14 @@ class CodeHooksAdminMixin:
             setattr(request, REFUSED, exc)  # the second pass validates the same input, now refused
             return super()._changeform_view(request, object_id, form_url, extra_context)
 
+    def save_form(self, request, form, change):
+        """Changed tags are announced before the object is saved, so its update hooks see them with its other
+        changes, once (the form writes them after the row)."""
+        obj = super().save_form(request, form, change)
+        if change and "tags" in form.changed_data and hooks.has_before(obj._meta.model_name, "update"):
+            obj.announce_related(tags=[tag.name for tag in form.cleaned_data["tags"]])
+        return obj
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         refusal = getattr(request, REFUSED, None)

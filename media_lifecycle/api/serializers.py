@@ -126,6 +126,8 @@ class VideoSerializer(StrictModelSerializer):
         poster = attrs.pop("poster", None)
         for name, value in attrs.items():
             setattr(video, name, value)
+        if tags is not None:
+            video.announce_related(tags=tags)  # save()'s update hooks see them with the row's changes
         sources.apply_source(video, self._source)
         if poster is not None:
             video.poster.save("poster.jpg", poster, save=False)
@@ -184,6 +186,8 @@ class PlaylistSerializer(StrictModelSerializer):
         videos = attrs.pop("videos", None)
         for name, value in attrs.items():
             setattr(playlist, name, value)
+        playlist.announce_related(**{name: value for name, value in (("tags", tags), ("videos", videos))
+                                     if value is not None})
         playlist.save()
         if tags is not None:
             playlist.tags.set(_tags(tags))
@@ -242,6 +246,8 @@ class LivestreamSerializer(StrictModelSerializer):
         tags = attrs.pop("tags", None)
         for name, value in attrs.items():
             setattr(stream, name, value)
+        if tags is not None:
+            stream.announce_related(tags=tags)
         stream.save()
         if tags is not None:
             stream.tags.set(_tags(tags))
