@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from media_lifecycle import hooks
-from media_lifecycle.models import Livestream, Playlist, Video
+from media_lifecycle.models import Livestream, Playlist, PlaylistItem, Tag, Video
 from tests.lifecycle.conftest import recorded
 from tests.media.conftest import make_video, nothing_written
 
@@ -282,3 +282,300 @@ def test_admin_bulk_actions_report_a_reject_per_object(register_hook, admin_clie
     assert answer.status_code == 200
     assert "Writes are frozen during the migration." in answer.content.decode()
     assert Video.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
+
+
+# --- relations: tags and a playlist's videos are written after the row, and checked before it all the same ---
+
+
+def locked(change: hooks.Change) -> None:
+    raise hooks.Reject("locked")
+
+
+def stored(obj) -> dict:
+    """What a refused relation write must leave as it was (a swap or a reorder keeps every row count)."""
+    current = type(obj).objects.get(pk=obj.pk)
+    state = {"revision": current.revision, "title": current.title,
+             "tags": sorted(current.tags.values_list("name", flat=True))}
+    if isinstance(current, Playlist):
+        state["videos"] = current.video_ids()
+    return state
+
+
+@pytest.fixture
+def playlist():
+    """A playlist [one, two], tagged "evening", and a third video that is not in it."""
+    one, two, three = make_video("One"), make_video("Two"), make_video("Three")
+    playlist = Playlist.objects.create(title="Evening")
+    playlist.tags.set([Tag.objects.create(name="evening")])
+    playlist.replace_videos([one.pk, two.pk])
+    return Playlist.objects.get(pk=playlist.pk), [one, two, three]
+
+
+def test_api_patch_of_tags_alone_refused_by_an_update_hook_answers_400_and_writes_nothing(register_hook,
+                                                                                        staff_api):
+    video = make_video("Tagged", tags=("news",))
+    register_hook(hooks.before("video.update"), locked)
+    before = stored(video)
+
+    with nothing_written():
+        answer = staff_api.patch(f"/api/videos/{video.pk}/", {"tags": ["sport"]}, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json() == {"detail": "locked"}
+    assert stored(video) == before
+
+
+def test_api_patch_of_playlist_videos_refused_answers_400_with_field_errors_and_writes_nothing(register_hook,
+                                                                                             staff_api, playlist):
+    playlist, (one, two, three) = playlist
+    register_hook(hooks.before("playlist.update"),
+                  lambda change: (_ for _ in ()).throw(hooks.Reject({"videos": ["This playlist is locked."]})))
+    before = stored(playlist)
+
+    with nothing_written():
+        reordered = staff_api.patch(f"/api/playlists/{playlist.pk}/", {"videos": [two.pk, one.pk]}, format="json")
+        grown = staff_api.patch(f"/api/playlists/{playlist.pk}/", {"videos": [one.pk, two.pk, three.pk]},
+                                format="json")
+        retagged = staff_api.patch(f"/api/playlists/{playlist.pk}/", {"tags": ["night"]}, format="json")
+
+    for answer in (reordered, grown, retagged):
+        assert answer.status_code == 400
+        assert answer.json() == {"videos": ["This playlist is locked."]}
+    assert stored(playlist) == before
+
+
+def test_admin_change_form_with_new_tags_shows_the_reject_and_writes_nothing(register_hook, admin_client):
+    video = make_video("Tagged", tags=("news",))
+    sport = Tag.objects.create(name="sport")
+    register_hook(hooks.before("video.update"), locked)
+    before = stored(video)
+
+    with nothing_written():
+        answer = admin_client.post(reverse("admin:media_lifecycle_video_change", args=[video.pk]), {
+            "title": "Tagged", "description": "", "metadata": "{}", "tags": [sport.pk],
+            "jobs-TOTAL_FORMS": "0", "jobs-INITIAL_FORMS": "0",
+        })
+
+    assert answer.status_code == 200
+    assert answer.context["adminform"].form.non_field_errors() == ["locked"]
+    assert stored(video) == before
+
+
+def _playlist_form(playlist, order: list, tags=()) -> dict:
+    """The playlist's change form as the drag and drop leaves it: each item with its new position."""
+    items = {item.video_id: item for item in playlist.items.all()}
+    data = {"title": playlist.title, "description": playlist.description, "tags": [tag.pk for tag in tags],
+            "items-TOTAL_FORMS": str(len(order)), "items-INITIAL_FORMS": str(len(items)),
+            "items-MIN_NUM_FORMS": "0", "items-MAX_NUM_FORMS": "1000"}
+    for index, video in enumerate(order):
+        item = items.get(video.pk)
+        data.update({f"items-{index}-id": item.pk if item else "", f"items-{index}-playlist": playlist.pk,
+                     f"items-{index}-position": str(index), f"items-{index}-video": video.pk})
+    return data
+
+
+def test_admin_playlist_reordering_refused_shows_the_reason_and_keeps_the_order(register_hook, admin_client,
+                                                                                playlist):
+    playlist, (one, two, _three) = playlist
+    register_hook(hooks.before("playlist.update"), locked)
+    before = stored(playlist)
+
+    with nothing_written():
+        answer = admin_client.post(reverse("admin:media_lifecycle_playlist_change", args=[playlist.pk]),
+                                   _playlist_form(playlist, [two, one], tags=playlist.tags.all()))
+
+    assert answer.status_code == 200
+    assert answer.context["adminform"].form.non_field_errors() == ["locked"]
+    assert stored(playlist) == before
+
+
+def test_admin_playlist_edit_runs_the_update_hook_once_with_title_tags_and_videos(register_hook, admin_client,
+                                                                                 playlist):
+    playlist, (one, two, three) = playlist
+    seen = []
+    register_hook(hooks.before("playlist.update"),
+                  lambda change: seen.append((sorted(change.changes), change.previous)))
+    night = Tag.objects.create(name="night")
+    data = _playlist_form(playlist, [two, one, three], tags=[night])
+    data["title"] = "Late evening"
+
+    answer = admin_client.post(reverse("admin:media_lifecycle_playlist_change", args=[playlist.pk]), data)
+
+    assert answer.status_code == 302, answer.context["adminform"].form.errors if answer.context else answer
+    assert seen == [(["tags", "title", "videos"],
+                     {"title": "Evening", "tags": ["evening"], "videos": [one.pk, two.pk]})]
+    assert stored(playlist)["videos"] == [two.pk, one.pk, three.pk]
+
+
+def test_orm_tags_set_refused_raises_reject_and_writes_nothing(register_hook):
+    video = make_video("Tagged", tags=("news",))
+    sport = Tag.objects.create(name="sport")
+    register_hook(hooks.before("video.update"), locked)
+    before = stored(video)
+
+    with nothing_written(), pytest.raises(hooks.Reject):
+        video.tags.set([sport])
+    with nothing_written(), pytest.raises(hooks.Reject):
+        video.tags.clear()
+
+    assert stored(video) == before
+
+
+def test_orm_tags_set_runs_the_hook_once_with_the_tags_before(register_hook):
+    video = make_video("Tagged", tags=("news", "old"))
+    sport = Tag.objects.create(name="sport")
+    seen = []
+    register_hook(hooks.before("video.update"), lambda change: seen.append((change.changes, change.previous)))
+
+    video.tags.set([sport, Tag.objects.get(name="news")])  # removes one, adds one: two writes, one check
+    video.tags.add(Tag.objects.get(name="news"))  # already there: nothing to check
+    video.tags.remove(Tag.objects.get(name="old"))  # not there any more: nothing to check
+
+    assert seen == [(["tags"], {"tags": ["news", "old"]})]
+
+
+def test_orm_replace_videos_refused_raises_reject_and_keeps_the_order(register_hook, playlist):
+    playlist, (one, two, three) = playlist
+    seen = []
+
+    def refuse(change: hooks.Change) -> None:
+        seen.append((change.changes, change.previous))
+        raise hooks.Reject("locked")
+
+    register_hook(hooks.before("playlist.update"), refuse)
+    before = stored(playlist)
+
+    with nothing_written(), pytest.raises(hooks.Reject):
+        playlist.replace_videos([three.pk, two.pk])
+
+    assert seen == [(["videos"], {"videos": [one.pk, two.pk]})]
+    assert stored(playlist) == before
+
+
+def test_orm_playlist_item_writes_are_checked_too(register_hook, playlist):
+    playlist, (one, two, three) = playlist
+    register_hook(hooks.before("playlist.update"), locked)
+    first = playlist.items.get(video=one)
+
+    with nothing_written(), pytest.raises(hooks.Reject):
+        PlaylistItem.objects.create(playlist=playlist, video=three, position=5)
+    with nothing_written(), pytest.raises(hooks.Reject):
+        first.delete()
+    first.position = 9
+    with nothing_written(), pytest.raises(hooks.Reject):
+        first.save()
+
+
+def test_reverse_tag_add_refused_for_one_video_tags_none(register_hook):
+    open_video, closed = make_video("Open"), make_video("Closed", tags=("news",))
+    sport = Tag.objects.create(name="sport")
+
+    def protect(change: hooks.Change) -> None:
+        if change.instance.title == "Closed":
+            raise hooks.Reject("locked")
+
+    register_hook(hooks.before("video.update"), protect)
+    before = [stored(open_video), stored(closed)]
+
+    with nothing_written(), pytest.raises(hooks.Reject):
+        sport.videos.add(open_video, closed)
+
+    assert [stored(open_video), stored(closed)] == before
+
+
+def test_hook_change_on_a_tags_only_api_write_is_stored_and_in_the_one_event(register_hook, staff_api):
+    video = make_video("Tagged", tags=("news",))
+
+    def note_tags(change: hooks.Change) -> None:
+        if "tags" in change.changes:
+            change.instance.description = f"retagged from {', '.join(change.previous['tags'])}"
+
+    register_hook(hooks.before("video.update"), note_tags)
+    since = len(recorded(video.pk))
+
+    answer = staff_api.patch(f"/api/videos/{video.pk}/", {"tags": ["sport"]}, format="json")
+
+    assert answer.status_code == 200
+    assert answer.json()["description"] == "retagged from news"
+    assert Video.objects.get(pk=video.pk).description == "retagged from news"
+    [updated] = recorded(video.pk)[since:]
+    assert updated.type == "video.updated"
+    assert sorted(updated.data["changes"]) == ["description", "tags"]
+    assert updated.data["previous"] == {"description": "", "tags": ["news"]}
+    assert updated.data["description"] == "retagged from news" and updated.data["tags"] == ["sport"]
+
+
+def test_hook_change_on_an_orm_tags_add_is_stored_and_fired(register_hook):
+    video = make_video("Tagged")
+
+    def stamp(change: hooks.Change) -> None:
+        change.instance.description = "checked"
+
+    register_hook(hooks.before("video.update"), stamp)
+
+    video.tags.add(Tag.objects.create(name="sport"))
+
+    assert Video.objects.get(pk=video.pk).description == "checked"
+    last = recorded(video.pk)[-1]
+    assert last.data["description"] == "checked" and last.data["tags"] == ["sport"]
+
+
+def test_one_api_write_of_title_and_tags_runs_the_update_hook_once_with_both(register_hook, staff_api):
+    video = make_video("Old title", tags=("news",))
+    seen = []
+    register_hook(hooks.before("video.update"), lambda change: seen.append((change.changes, change.previous)))
+
+    answer = staff_api.patch(f"/api/videos/{video.pk}/", {"title": "New title", "tags": ["news", "sport"]},
+                             format="json")
+
+    assert answer.status_code == 200
+    assert seen == [(["title", "tags"], {"title": "Old title", "tags": ["news"]})]
+    updated = recorded(video.pk)[-1]
+    assert updated.data["previous"] == {"title": "Old title", "tags": ["news"]}
+
+
+def test_one_api_write_of_playlist_tags_and_videos_runs_the_update_hook_once(register_hook, staff_api, playlist):
+    playlist, (one, two, three) = playlist
+    seen = []
+    register_hook(hooks.before("playlist.update"), lambda change: seen.append((change.changes, change.previous)))
+
+    answer = staff_api.patch(f"/api/playlists/{playlist.pk}/", {"tags": ["night"], "videos": [three.pk]},
+                             format="json")
+
+    assert answer.status_code == 200
+    assert seen == [(["tags", "videos"], {"tags": ["evening"], "videos": [one.pk, two.pk]})]
+    assert recorded(playlist.pk)[-1].data["previous"] == {"tags": ["evening"], "videos": [one.pk, two.pk]}
+
+
+def test_a_create_with_tags_and_videos_runs_only_the_create_hooks_and_a_later_retag_the_update(register_hook,
+                                                                                              staff_api):
+    calls = []
+    register_hook(hooks.before("video.create", "video.update", "playlist.create", "playlist.update"),
+                  lambda change: calls.append((change.model, change.action, change.changes)))
+
+    video = staff_api.post("/api/videos/", {"title": "New", "tags": ["news"]}, format="json").json()
+    playlist = staff_api.post("/api/playlists/", {"title": "New", "tags": ["news"], "videos": [video["id"]]},
+                              format="json").json()
+    retagged = staff_api.patch(f"/api/playlists/{playlist['id']}/", {"tags": ["sport"]}, format="json")
+
+    assert retagged.status_code == 200
+    assert calls == [("video", "create", ["title", "created_by"]), ("playlist", "create", ["title"]),
+                     ("playlist", "update", ["tags"])]
+
+
+def test_a_hook_bug_on_a_tags_only_write_names_the_hook_and_writes_nothing(register_hook, staff_api):
+    video = make_video("Tagged", tags=("news",))
+    register_hook(hooks.before("video.update"), buggy)
+    before = stored(video)
+
+    with nothing_written():
+        answer = staff_api.patch(f"/api/videos/{video.pk}/", {"tags": ["sport"]}, format="json")
+    sport = Tag.objects.create(name="sport")  # the refused request created none
+    with nothing_written(), pytest.raises(hooks.HookFailed):
+        video.tags.add(Tag.objects.get(name="news"), sport)
+    with nothing_written(), pytest.raises(hooks.HookFailed):
+        video.tags.clear()
+
+    assert answer.status_code == 500
+    assert "tests.hooks.test_before_hooks.buggy" in answer.json()["detail"]
+    assert stored(video) == before
