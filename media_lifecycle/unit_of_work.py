@@ -38,8 +38,8 @@ class Change:
 _flush: list[Callable[[list[Change]], None]] = []
 
 # Relation writes (model, pk, api field) whose update before-hooks already ran, within the scope that approved
-# them: a unit of work (a save() that announced the relations it is about to write), or one relation write that
-# sends several signals (tags.set() removes, then adds). None outside any scope: nothing is remembered there.
+# them: a unit of work (a save() that announced the relations it is about to write), or one relation write made of
+# several (tags.set() removes, then adds; replace_videos() deletes items). None outside any scope: nothing is kept.
 _approved: contextvars.ContextVar[frozenset | None] = contextvars.ContextVar("lifecycle_approved", default=None)
 
 
@@ -172,8 +172,8 @@ def _approval_key(instance, api_field: str) -> tuple:
 
 
 def approve(instance, api_field: str) -> None:
-    """The update before-hooks ran for this relation write of `instance` (tags, a playlist's videos): the signals
-    its writing sends within the current scope do not run them again."""
+    """The update before-hooks ran for this relation write of `instance` (tags, a playlist's videos): the writes
+    that make it up, within the current scope, do not run them again."""
     current = _approved.get()
     if current is not None:
         _approved.set(current | {_approval_key(instance, api_field)})

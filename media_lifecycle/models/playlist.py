@@ -48,7 +48,7 @@ class Playlist(TrackedModel):
         before = self.video_ids()
         if video_ids == before:
             return
-        with approvals(hooks.has_before("playlist", "update")):  # the item signals of the rewrite skip the hooks
+        with approvals(hooks.has_before("playlist", "update")):  # the rewrite's item delete is not checked again
             if self.needs_related_hooks("videos"):
                 self.run_related_hooks("videos", before)
             PlaylistItem.objects.filter(playlist=self).delete()
@@ -102,9 +102,9 @@ class PlaylistItem(models.Model):
 
     def _changes_order(self, before: list[str]) -> bool:
         """Whether saving this item changes its playlist's video ids or their order."""
-        rows = PlaylistItem.objects.filter(playlist_id=self.playlist_id).values_list("id", "video_id", "position")
-        after = {pk: (position, pk, video) for pk, video, position in rows}
         if self.pk is None or self._state.adding:
             return True
+        rows = PlaylistItem.objects.filter(playlist_id=self.playlist_id).values_list("id", "video_id", "position")
+        after = {pk: (position, pk, video) for pk, video, position in rows}
         after[self.pk] = (self.position, self.pk, self.video_id)
         return [video for _position, _pk, video in sorted(after.values())] != before
