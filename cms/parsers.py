@@ -54,11 +54,13 @@ class StorableJSONField(serializers.JSONField):
     """DRF's JSONField, which also decodes JSON typed into a form field (multipart `metadata`), with the same
     check as the parser: a field error naming the string or key that cannot be stored."""
 
+    too_deep = "The JSON value is nested too deeply."
+
     def to_internal_value(self, data):
         try:
             value = super().to_internal_value(data)
         except RecursionError:  # JSON typed into a form field, nested deeper than the decoder can go
-            raise serializers.ValidationError("The JSON value is nested too deeply.") from None
+            raise serializers.ValidationError(self.too_deep) from None
         problem = json_problem(value)
         if problem:
             raise serializers.ValidationError(f"The JSON value is not usable: {problem.message}.")
@@ -69,11 +71,13 @@ class StorableJSONFormField(forms.JSONField):
     """The admin's JSON boxes: Django's JSONField, with the same check, and a refused value shown again as the
     text typed (re-encoding a lone surrogate to show it would fail while the page is written)."""
 
+    too_deep = "The JSON value is nested too deeply."
+
     def to_python(self, value):
         try:
             converted = super().to_python(value)
         except RecursionError:  # nested deeper than the decoder can go
-            raise forms.ValidationError("The JSON value is nested too deeply.") from None
+            raise forms.ValidationError(self.too_deep) from None
         problem = json_problem(converted)
         if problem:
             raise forms.ValidationError(f"The JSON value is not usable: {problem.message}.")

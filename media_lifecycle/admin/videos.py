@@ -39,21 +39,18 @@ class MetadataFormField(StorableJSONFormField):
     text is parsed: a deeper value exhausts the stack when it is re-encoded, which model validation would do next.
     The model's rule checks the rest."""
 
+    too_deep = f"Nested more than {rules.METADATA_MAX_DEPTH} levels deep."
+
     def to_python(self, value):
-        too_deep = forms.ValidationError(f"Nested more than {rules.METADATA_MAX_DEPTH} levels deep.")
-        try:
-            converted = super().to_python(value)
-        except RecursionError:
-            raise too_deep from None
+        converted = super().to_python(value)
         rules.check_depth(converted)
         return converted if converted is not None else {}
 
     def bound_data(self, data, initial):
         """Show a refused value again as the text typed, never re-encoded."""
-        try:
-            bound = super().bound_data(data, initial)
-        except RecursionError:
-            return InvalidJSONInput(data)
+        bound = super().bound_data(data, initial)
+        if isinstance(bound, InvalidJSONInput):
+            return bound
         return InvalidJSONInput(data) if rules.nesting_depth(bound) > rules.METADATA_MAX_DEPTH else bound
 
 

@@ -58,14 +58,14 @@ class MetadataField(StorableJSONField):
     checked before the value is parsed or re-encoded (a deeper one exhausts the stack there); the model's rule
     checks the rest."""
 
+    too_deep = f"Nested more than {rules.METADATA_MAX_DEPTH} levels deep."  # a multipart string too deep to decode
+
     def to_internal_value(self, data):
         try:
             rules.check_depth(data)
             return super().to_internal_value(data)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
-        except RecursionError:  # a multipart JSON string too deep for the decoder itself
-            raise serializers.ValidationError(f"Nested more than {rules.METADATA_MAX_DEPTH} levels deep.") from None
 
 
 def _comparable(value):
