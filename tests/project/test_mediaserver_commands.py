@@ -82,7 +82,7 @@ def test_rundev_starts_the_web_server_the_worker_and_the_media_server_and_ctrl_c
         wait_until(lambda: listening(web_port) and listening(rtmp_port), timeout=40)
         assert requests.get(f"http://127.0.0.1:{web_port}/admin/login/", timeout=5).status_code == 200
         wait_until(lambda: "the media server are running" in (tmp_path / "rundev.log").read_text(), timeout=20)
-        wait_until(lambda: "delivery relay started" in (tmp_path / "rundev.log").read_text(), timeout=30)
+        wait_until(lambda: "task cluster started" in (tmp_path / "rundev.log").read_text(), timeout=30)
     finally:
         try:
             assert stop(group, signal.SIGINT) == 0, (tmp_path / "rundev.log").read_text()

@@ -13,6 +13,7 @@ from media_lifecycle.ingest import mediaserver
 
 ADDRESS = "127.0.0.1:8000"
 STOP_SECONDS = 20  # what each child gets to stop after Ctrl-C before it is killed
+STACKS_SECONDS = 0.5  # for a stuck worker to print its threads' stacks (SIGUSR1) before it is killed
 
 
 class Command(BaseCommand):
@@ -58,6 +59,9 @@ class Command(BaseCommand):
                 try:
                     child.wait(timeout=stop_seconds)
                 except subprocess.TimeoutExpired:
+                    if child is worker:  # where it is stuck, on its output, before it is killed
+                        child.send_signal(signal.SIGUSR1)
+                        time.sleep(STACKS_SECONDS)
                     child.kill()
                     child.wait()
                     stuck.append(child)

@@ -2,6 +2,7 @@
 delivery relay starts at once and needs only the database; the task-queue cluster starts beside it as soon as its
 broker answers, so a worker started during a Redis outage delivers by polling and picks the broker up later."""
 
+import faulthandler
 import logging
 import multiprocessing.util
 import os
@@ -34,6 +35,8 @@ class Command(BaseCommand):
                             help="Run only the delivery relay, without the django-q2 cluster.")
 
     def handle(self, *args, **options):
+        # SIGUSR1 prints every thread's stack (rundev sends it before it kills a worker that does not stop).
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         # The relay's threads share the GIL: a shorter switch interval lets a finished query resume at once instead
         # of waiting up to 5 ms for a busy thread to yield.
         sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
