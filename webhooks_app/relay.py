@@ -205,14 +205,18 @@ def send_batch(deliveries: list[Delivery], lease_deadline: float) -> list[Result
 def _still_held(deliveries: list[Delivery]) -> set[str]:
     """The deliveries whose lease is still ours, locked until the outcome is written (PostgreSQL row locks;
     SQLite's BEGIN IMMEDIATE already serialises writers). A worker that overran its lease must not
-    overwrite the newer outcome of the worker that took the delivery over."""
+    overwrite the newer outcome of the worker that took the delivery over. The lock is NO KEY UPDATE, what the
+    outcome's UPDATE takes anyway: it excludes other writers of the row but not the foreign-key checks of rows
+    that point at it, which a FOR UPDATE blocked. A processing callback that updated its job (whose `request`
+    points at the delivery) then waited at its commit for this settle, while this settle waited for the job's
+    lock: a deadlock."""
     quote = connection.ops.quote_name
     table = quote(Delivery._meta.db_table)
     if connection.vendor == "postgresql":  # one parameter whatever the batch (see _json_rows)
         fields = [Delivery._meta.pk, Delivery._meta.get_field("lease_token")]
         sql = (f"SELECT d.{quote('id')} FROM {table} d JOIN json_populate_recordset(NULL::{table}, %s::json) v"
                f" ON d.{quote('id')} = v.{quote('id')} AND d.{quote('lease_token')} = v.{quote('lease_token')}"
-               f" FOR UPDATE OF d")
+               f" FOR NO KEY UPDATE OF d")
         with connection.cursor() as cursor:
             cursor.execute(sql, [_json_rows(fields, deliveries)])
             return {row[0] for row in cursor.fetchall()}
