@@ -518,8 +518,8 @@ class Relay:
         self.handled = 0
         self.database_errors = 0
         self.more_due = False
-        self.next_busy_look = 0.0
-        self.next_busy_hook_look = 0.0
+        self.busy_look = _Pace(IDLE_POLL_SECONDS)  # the look past busy webhooks' backlog
+        self.busy_hook_look = _Pace(IDLE_POLL_SECONDS)  # the look past the backlog of hooks at their limit
         self.more_events = False
         self.hooks_due = False
         self.recorder: Recorder | None = None  # run_forever on PostgreSQL: outcomes written beside the turns
@@ -664,20 +664,6 @@ class Relay:
         return (len(self.unsettled) >= SETTLE_BATCH or not self.in_flight
                 or time.monotonic() - self.first_unsettled_at >= SETTLE_DELAY_SECONDS)
 
-    def _busy_look_due(self) -> bool:
-        now = time.monotonic()
-        if now < self.next_busy_look:
-            return False
-        self.next_busy_look = now + IDLE_POLL_SECONDS
-        return True
-
-    def _busy_hook_look_due(self) -> bool:
-        now = time.monotonic()
-        if now < self.next_busy_hook_look:
-            return False
-        self.next_busy_hook_look = now + IDLE_POLL_SECONDS
-        return True
-
     def busy(self) -> set[str]:
         """The webhooks the next claim skips: at their limit, or with claimed deliveries parked, unless they are
         to be refilled (they answer, and run low)."""
@@ -695,7 +681,7 @@ class Relay:
             busy = self.busy()
             # The read-only look keeps an idle worker off SQLite's write lock; after a full claim, more is likely.
             # Looking past busy webhooks may read through their whole backlog: that look is made less often.
-            if self.more_due or (look and seen.deliveries and (not busy or self._busy_look_due() and due_now(
+            if self.more_due or (look and seen.deliveries and (not busy or self.busy_look.due() and due_now(
                     hooks=False, skip_webhooks=busy))):
                 limit = min(free, BATCH_SIZE)
                 deliveries, deadline = claim(limit, hooks=False, skip_webhooks=sorted(busy))
@@ -718,7 +704,7 @@ class Relay:
         # A look that finds hook runs due may only be seeing a hook at its limit's backlog, which the query for
         # the others reads past: while a hook is at its limit, that query waits for a freed child or new runs
         # (both set hooks_due), or for the slow look, like the look past busy webhooks.
-        looked = look and seen.hooks and (not full or self._busy_hook_look_due())
+        looked = look and seen.hooks and (not full or self.busy_hook_look.due())
         if room > 0 and (looked or self.hooks_due):
             self.hooks_due = False
             if due_now(hooks=True, skip_hooks=full):
@@ -832,6 +818,20 @@ class Relay:
             if self.in_flight:
                 self.kick.wait(0.05)
                 self.kick.clear()
+
+
+class _Pace:
+    """A look made at most once per `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.next = seconds, 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now < self.next:
+            return False
+        self.next = now + self.seconds
+        return True
 
 
 class _Room:

@@ -68,16 +68,23 @@ def test_runmediaserver_refuses_an_https_app_url_without_a_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.django_db(transaction=True)
-def test_rundev_starts_the_web_server_the_worker_and_the_media_server_and_ctrl_c_stops_them(tmp_path):
-    installation_or_skip()
+def start_rundev(tmp_path, name: str, *args: str) -> tuple[subprocess.Popen, object, int, int]:
+    """`rundev` on free ports in its own process group, its output in tmp_path/rundev.log; returns the process,
+    the open log, and the web and RTMP ports."""
     web_port, rtmp_port = free_port(), free_port()
     env = project_env(tmp_path, DATABASE_URL=database_url(), DEBUG="true", RTMP_PORT=str(rtmp_port),
                       LIVESTREAM_DIR=str(tmp_path / "live"), PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}",
-                      Q_CLUSTER_NAME=f"rundev-test-{os.getpid()}")
+                      Q_CLUSTER_NAME=f"rundev-{name}-{os.getpid()}")
     log = (tmp_path / "rundev.log").open("w")
-    group = subprocess.Popen([sys.executable, "manage.py", "rundev", "--addr", f"127.0.0.1:{web_port}"], cwd=ROOT,
-                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    group = subprocess.Popen([sys.executable, "manage.py", "rundev", "--addr", f"127.0.0.1:{web_port}", *args],
+                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return group, log, web_port, rtmp_port
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rundev_starts_the_web_server_the_worker_and_the_media_server_and_ctrl_c_stops_them(tmp_path):
+    installation_or_skip()
+    group, log, web_port, rtmp_port = start_rundev(tmp_path, "test")
     try:
         wait_until(lambda: listening(web_port) and listening(rtmp_port), timeout=40)
         assert requests.get(f"http://127.0.0.1:{web_port}/admin/login/", timeout=5).status_code == 200
@@ -126,15 +133,8 @@ def test_rundev_stops_everything_and_names_the_child_that_failed(tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_rundev_kills_a_child_that_does_not_stop_in_time_and_names_it(tmp_path):
     installation_or_skip()
-    web_port, rtmp_port = free_port(), free_port()
-    env = project_env(tmp_path, DATABASE_URL=database_url(), DEBUG="true", RTMP_PORT=str(rtmp_port),
-                      LIVESTREAM_DIR=str(tmp_path / "live"), PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}",
-                      Q_CLUSTER_NAME=f"rundev-stuck-{os.getpid()}")
+    group, log, web_port, rtmp_port = start_rundev(tmp_path, "stuck", "--stop-seconds", "2")
     log_path = tmp_path / "rundev.log"
-    log = log_path.open("w")
-    group = subprocess.Popen(
-        [sys.executable, "manage.py", "rundev", "--addr", f"127.0.0.1:{web_port}", "--stop-seconds", "2"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until(lambda: "delivery relay started" in log_path.read_text(), timeout=40)
         wait_until(lambda: listening(rtmp_port), timeout=20)
