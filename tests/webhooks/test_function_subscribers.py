@@ -223,6 +223,16 @@ def test_registering_the_same_name_again_is_a_no_op_with_the_same_function_and_a
     assert [s.name for s in functions.registered()].count("tests.hooks.once") == 1
 
 
+def run_until_announced(worker: relay.Relay, within: float) -> float:
+    """Step the relay until the `announce` hook has run (or `within` seconds passed); returns when it ran."""
+    started = time.time()
+    while time.time() - started < within and not any(c["hook"] == "announce" for c in calls()):
+        worker.step()
+        worker.kick.wait(0.02)
+        worker.kick.clear()
+    return time.time()
+
+
 def test_many_runs_of_a_slow_hook_do_not_take_every_child_from_the_others(settings):
     settings.HOOK_TIMEOUT = 2.0
     settings.WEBHOOK_RETRY_SCHEDULE = []
@@ -233,11 +243,7 @@ def test_many_runs_of_a_slow_hook_do_not_take_every_child_from_the_others(settin
     event_id = record("video.ready")
     worker = relay.Relay()
     started = time.time()
-    while time.time() - started < 10 and not any(c["hook"] == "announce" for c in calls()):
-        worker.step()
-        worker.kick.wait(0.02)
-        worker.kick.clear()
-    announced_at = time.time()
+    announced_at = run_until_announced(worker, within=10)
     hung = [c for c in calls() if c["hook"] == "hang"]
     worker.run_until_idle()
     assert any(c["hook"] == "announce" and c["id"] == event_id for c in calls())
@@ -253,11 +259,7 @@ def test_a_slow_hook_does_not_hold_back_another_hook(settings):
     event_id = record()
     worker = relay.Relay()
     started = time.time()
-    while time.time() - started < 5 and not any(c["hook"] == "announce" for c in calls()):
-        worker.step()
-        worker.kick.wait(0.02)
-        worker.kick.clear()
-    announced_at = time.time()
+    announced_at = run_until_announced(worker, within=5)
     worker.run_until_idle()
     assert any(c["hook"] == "announce" and c["id"] == event_id for c in calls())
     assert announced_at - started < 1.0  # before the slow hook's timeout
